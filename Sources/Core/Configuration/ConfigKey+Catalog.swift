@@ -1,0 +1,135 @@
+/// Every configuration key of the suite. The README's configuration table is printed from here
+/// (`switchboard config`), and a test keeps the two in step.
+extension ConfigKey {
+    // MARK: Every service
+
+    public static let host = ConfigKey("SWITCHBOARD_HOST", default: "127.0.0.1", .nonEmpty, "Address to listen on (0.0.0.0 inside containers)")
+    public static func port(default value: Int) -> ConfigKey {
+        ConfigKey("SWITCHBOARD_PORT", default: String(value), .integer(1...65535), "TCP port to listen on")
+    }
+    public static let logLevel = ConfigKey(
+        "SWITCHBOARD_LOG_LEVEL", default: "info", .choice(["trace", "debug", "info", "notice", "warning", "error", "critical"]),
+        "Lowest level written to the JSON-lines log on stderr"
+    )
+    public static let serviceSecret = ConfigKey(
+        "SWITCHBOARD_SERVICE_SECRET", default: "", .string,
+        "Shared secret the services use to call each other's /v1 APIs (the supervisor generates one); empty locks /v1",
+        secret: true
+    )
+    public static let shutdownGrace = ConfigKey(
+        "SWITCHBOARD_SHUTDOWN_GRACE", default: "10s", .duration,
+        "How long SIGTERM/SIGINT waits for in-flight requests before cancelling them"
+    )
+    public static let replica = ConfigKey("SWITCHBOARD_REPLICA", default: "1", .integer(1...10_000), "Replica slot number (set by the supervisor)")
+
+    /// Keys every service reads, with its own default port.
+    public static func common(port: Int) -> [ConfigKey] {
+        [.host, .port(default: port), .logLevel, .serviceSecret, .shutdownGrace, .replica]
+    }
+
+    // MARK: Gateway
+
+    public static let toolsURL = ConfigKey(
+        "SWITCHBOARD_TOOLS_URL", default: "http://127.0.0.1:8081", .urlList,
+        "Tool-service replicas the gateway routes tools/call to"
+    )
+    public static let learnURL = ConfigKey(
+        "SWITCHBOARD_LEARN_URL", default: "http://127.0.0.1:8090", .string,
+        "Learn service that receives call telemetry (empty: telemetry off)"
+    )
+    public static let apiKeys = ConfigKey(
+        "SWITCHBOARD_API_KEYS", default: "", .list,
+        "Accepted client API keys as principal:sha256-hex entries (keys are stored hashed only)",
+        secret: true
+    )
+    public static let maxBodySize = ConfigKey(
+        "SWITCHBOARD_MAX_BODY", default: "4MiB", .byteSize, "Largest request body accepted; bigger bodies get 413 before being read"
+    )
+    public static let toolTimeout = ConfigKey(
+        "SWITCHBOARD_TOOL_TIMEOUT", default: "120s", .duration, "Longest a tools/call may take at the gateway"
+    )
+
+    public static var gateway: [ConfigKey] {
+        common(port: 8080) + [.toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout]
+    }
+
+    // MARK: Tool service
+
+    public static let workspace = ConfigKey(
+        "SWITCHBOARD_WORKSPACE", default: ".", .nonEmpty, "Workspace root that file tools and commands are confined to"
+    )
+
+    public static var toolService: [ConfigKey] {
+        common(port: 8081) + [.workspace]
+    }
+
+    // MARK: Learn service
+
+    public static let learnQueue = ConfigKey(
+        "SWITCHBOARD_LEARN_QUEUE", default: "65536", .integer(16...10_000_000), "Telemetry events held before new ones are dropped"
+    )
+
+    public static var learnService: [ConfigKey] {
+        common(port: 8090) + [.learnQueue]
+    }
+
+    // MARK: Metrics service
+
+    public static let supervisorURL = ConfigKey(
+        "SWITCHBOARD_SUPERVISOR_URL", default: "", .string, "Supervisor control API to discover replicas from (empty: use SWITCHBOARD_SCRAPE_TARGETS)"
+    )
+    public static let scrapeTargets = ConfigKey(
+        "SWITCHBOARD_SCRAPE_TARGETS", default: "", .list, "Static scrape targets as service=host:port entries"
+    )
+
+    public static var metricsService: [ConfigKey] {
+        common(port: 9091) + [.supervisorURL, .scrapeTargets]
+    }
+
+    // MARK: Supervisor
+
+    public static let composeFile = ConfigKey(
+        "SWITCHBOARD_COMPOSE_FILE", default: "compose/docker-compose.yml", .nonEmpty, "Compose file the supervisor reads"
+    )
+    public static let stateDirectory = ConfigKey(
+        "SWITCHBOARD_STATE_DIR", default: ".switchboard", .nonEmpty, "Where the supervisor keeps logs, pids and generated secrets"
+    )
+    public static let controlPort = ConfigKey(
+        "SWITCHBOARD_CONTROL_PORT", default: "7070", .integer(1...65535), "Supervisor control API port (loopback only)"
+    )
+    public static let apiKey = ConfigKey(
+        "SWITCHBOARD_API_KEY", default: "", .string, "Client API key for the gateway (default: generated into the state directory)", secret: true
+    )
+
+    public static var supervisor: [ConfigKey] {
+        [.composeFile, .stateDirectory, .controlPort, .apiKey, .logLevel]
+    }
+
+    /// Every service's keys, for the documentation table.
+    public static var catalog: [(service: String, keys: [ConfigKey])] {
+        [("gateway", gateway), ("tools", toolService), ("learn", learnService), ("metrics", metricsService), ("supervisor", supervisor)]
+    }
+
+    /// The configuration table in Markdown, one row per key and service group.
+    public static var markdownTable: String {
+        var lines = ["| variable | flag | default | services | meaning |", "|---|---|---|---|---|"]
+        var seen: [String: Int] = [:]
+        var rows: [(key: ConfigKey, defaults: [String], services: [String])] = []
+        for (service, keys) in catalog {
+            for key in keys {
+                if let index = seen[key.name] {
+                    rows[index].services.append(service)
+                    if !rows[index].defaults.contains(key.defaultValue) { rows[index].defaults.append(key.defaultValue) }
+                } else {
+                    seen[key.name] = rows.count
+                    rows.append((key, [key.defaultValue], [service]))
+                }
+            }
+        }
+        for row in rows {
+            let defaults = row.defaults.map { $0.isEmpty ? "(unset)" : "`\($0)`" }.joined(separator: " / ")
+            lines.append("| `\(row.key.name)` | `\(row.key.flag)` | \(defaults) | \(row.services.joined(separator: ", ")) | \(row.key.summary); \(row.key.kind.expectation) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}

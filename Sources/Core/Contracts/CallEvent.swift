@@ -1,0 +1,101 @@
+/// Telemetry about one tool call, sent by the gateway to the learn service after the call has been
+/// answered. It describes the call's shape, never its argument values.
+///
+/// Wire form (`POST /v1/events` body: `{"events":[…]}`):
+/// `{"ts":1732180000.123,"tool":"read_file","principal":"local","backend":"http://127.0.0.1:8081",
+///   "latency_ms":1.8,"outcome":"ok","cache_hit":false,"arg_shape":["path:string"]}`
+public struct CallEvent: Sendable, Equatable {
+    /// How a call ended.
+    public enum Outcome: String, Sendable, CaseIterable {
+        /// The tool ran and succeeded.
+        case ok
+        /// The tool ran and reported `isError: true`.
+        case toolError = "tool_error"
+        /// The policy refused the call.
+        case denied
+        /// The call failed before a result (backend down, timeout, protocol error).
+        case error
+        /// A rate limit refused the call.
+        case limited
+        /// The client cancelled the call.
+        case cancelled
+    }
+
+    /// Seconds since the Unix epoch.
+    public var timestamp: Double
+    public var tool: String
+    public var principal: String
+    /// Which replica or upstream served the call ("cache" for a cache hit).
+    public var backend: String
+    public var latencyMilliseconds: Double
+    public var outcome: Outcome
+    public var cacheHit: Bool
+    /// `name:type` for each top-level argument, sorted.
+    public var argumentShape: [String]
+
+    public init(
+        timestamp: Double, tool: String, principal: String, backend: String, latencyMilliseconds: Double, outcome: Outcome,
+        cacheHit: Bool = false, argumentShape: [String] = []
+    ) {
+        self.timestamp = timestamp
+        self.tool = tool
+        self.principal = principal
+        self.backend = backend
+        self.latencyMilliseconds = latencyMilliseconds
+        self.outcome = outcome
+        self.cacheHit = cacheHit
+        self.argumentShape = argumentShape
+    }
+
+    /// The shape of an arguments object: `name:type` per member, sorted.
+    public static func shape(of arguments: JSONValue?) -> [String] {
+        guard let members = arguments?.objectValue else { return [] }
+        return members.map { "\($0.key):\($0.value.typeName)" }.sorted()
+    }
+
+    public func write(into writer: inout JSONWriter) {
+        writer.raw("{\"ts\":")
+        writer.double(timestamp)
+        writer.key("tool")
+        writer.string(tool)
+        writer.key("principal")
+        writer.string(principal)
+        writer.key("backend")
+        writer.string(backend)
+        writer.key("latency_ms")
+        writer.double(latencyMilliseconds)
+        writer.key("outcome")
+        writer.string(outcome.rawValue)
+        writer.key("cache_hit")
+        writer.bool(cacheHit)
+        writer.key("arg_shape")
+        writer.raw("[")
+        for (index, item) in argumentShape.enumerated() {
+            if index > 0 { writer.raw(",") }
+            writer.string(item)
+        }
+        writer.raw("]}")
+    }
+
+    /// Reads an event; nil names the first missing or mistyped field.
+    public init(json: JSONValue) throws(ContractError) {
+        guard case .object = json else { throw ContractError("event is not an object") }
+        guard let timestamp = json["ts"]?.doubleValue else { throw ContractError("event.ts must be a number") }
+        guard let tool = json["tool"]?.stringValue, !tool.isEmpty else { throw ContractError("event.tool must be a non-empty string") }
+        guard let latency = json["latency_ms"]?.doubleValue, latency >= 0 else { throw ContractError("event.latency_ms must be a number ≥ 0") }
+        guard let outcomeText = json["outcome"]?.stringValue, let outcome = Outcome(rawValue: outcomeText) else {
+            throw ContractError("event.outcome must be one of \(Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.init(
+            timestamp: timestamp, tool: tool, principal: json["principal"]?.stringValue ?? "", backend: json["backend"]?.stringValue ?? "",
+            latencyMilliseconds: latency, outcome: outcome, cacheHit: json["cache_hit"]?.boolValue ?? false,
+            argumentShape: json["arg_shape"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        )
+    }
+}
+
+/// A request body that does not match a `/v1` contract.
+public struct ContractError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

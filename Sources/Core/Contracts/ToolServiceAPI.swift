@@ -1,0 +1,31 @@
+/// The tool service's `/v1` contract, shared by the tool service and the gateway.
+///
+/// - `GET  /v1/tools` → `{"tools":[<MCP Tool>...],"revision":"<hash of the catalogue>"}`, sorted by name.
+/// - `POST /v1/tools/call` with `{"name":"…","arguments":{…}}` → an MCP `CallToolResult`
+///   (`content`, optional `structuredContent`, `isError`). With `Accept: application/x-ndjson` the answer
+///   is a stream of lines: `{"progress":{"progress":1,"total":3,"message":"…"}}` … then `{"result":{…}}`.
+///   Closing the connection cancels the call.
+/// - The caller names the principal in `X-Switchboard-Principal` and authenticates with the service secret.
+public enum ToolServiceAPI {
+    public static let toolsPath = "/v1/tools"
+    public static let callPath = "/v1/tools/call"
+    public static let streamMediaType = "application/x-ndjson"
+
+    /// Builds a call body around already-serialized arguments, without re-encoding them.
+    public static func callBody(name: String, arguments: some Collection<UInt8>) -> [UInt8] {
+        var writer = JSONWriter(capacity: arguments.count + name.utf8.count + 32)
+        writer.raw("{\"name\":")
+        writer.string(name)
+        writer.raw(",\"arguments\":")
+        writer.raw(arguments)
+        writer.raw("}")
+        return writer.bytes
+    }
+}
+
+/// The learn service's `/v1` contract.
+///
+/// - `POST /v1/events` with `{"events":[<CallEvent>...]}` → `202 {"accepted":n,"dropped":m}`.
+public enum LearnServiceAPI {
+    public static let eventsPath = "/v1/events"
+}

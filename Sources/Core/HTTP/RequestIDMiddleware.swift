@@ -1,0 +1,31 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// Accepts the caller's `X-Request-ID` (or makes one), puts it in the log metadata and the
+/// task-local ``RequestID/current`` for downstream calls, and echoes it in the response.
+public struct RequestIDMiddleware: RouterMiddleware {
+    public typealias Context = ServiceRequestContext
+
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let supplied = request.headers[.requestID].map { Substring($0) }
+        let id = supplied.flatMap { RequestID.isValid($0) ? String($0) : nil } ?? RequestID.generate()
+        context.requestID = id
+        context.logger[metadataKey: "request_id"] = .string(id)
+        context.logger[metadataKey: "hb.request.id"] = nil
+        do {
+            var response = try await RequestID.$current.withValue(id) {
+                try await next(request, context)
+            }
+            response.headers[.requestID] = id
+            return response
+        } catch let error as any HTTPResponseError {
+            var response = try error.response(from: request, context: context)
+            response.headers[.requestID] = id
+            return response
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+
+/// Why a call to another service failed.
+public struct ServiceCallError: Error, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public var description: String { name }
+        /// Could not connect (refused, reset, DNS).
+        public static let unreachable = Code(name: "unreachable")
+        public static let timeout = Code(name: "timeout")
+        /// The service answered with a status outside 2xx.
+        public static let status = Code(name: "status")
+        /// The answer could not be understood.
+        public static let invalidResponse = Code(name: "invalid_response")
+    }
+
+    public let code: Code
+    public let target: String
+    public let message: String
+    /// The HTTP status when `code == .status`.
+    public let status: Int?
+    public var description: String { "\(target): \(message)" }
+}
+
+/// An HTTP answer from another service.
+public struct ServiceResponse: Sendable {
+    public let status: Int
+    public let headers: HTTPHeaders
+    public let body: ByteBuffer
+
+    public var bytes: [UInt8] { Array(body.readableBytesView) }
+
+    public func json() throws -> JSONValue {
+        try JSONParser.parse(body)
+    }
+}
+
+/// The typed inter-service client: pooled keep-alive connections (AsyncHTTPClient), a timeout per
+/// call, `X-Request-ID` propagated from the current request, and the suite's service secret as the
+/// credential. It never carries a client's token.
+public struct ServiceClient: Sendable {
+    public let baseURL: String
+    private let httpClient: HTTPClient
+    private let secret: String
+    private let timeout: Duration
+    /// Largest answer accepted.
+    private let maxResponseBytes: Int
+
+    public init(baseURL: String, httpClient: HTTPClient, secret: String, timeout: Duration = .seconds(30), maxResponseBytes: Int = 64 << 20) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.httpClient = httpClient
+        self.secret = secret
+        self.timeout = timeout
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Sends a request and collects the answer. Non-2xx answers are returned, not thrown.
+    public func send(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, principal: String? = nil,
+        headers extra: [(String, String)] = [], timeout: Duration? = nil
+    ) async throws(ServiceCallError) -> ServiceResponse {
+        let response = try await start(method, path, body: body, principal: principal, headers: extra, timeout: timeout)
+        do {
+            let collected = try await response.body.collect(upTo: maxResponseBytes)
+            return ServiceResponse(status: Int(response.status.code), headers: response.headers, body: collected)
+        } catch {
+            throw classify(error, path: path)
+        }
+    }
+
+    /// Sends a request and returns the streaming answer (for progress streams).
+    public func start(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, principal: String? = nil,
+        headers extra: [(String, String)] = [], timeout: Duration? = nil
+    ) async throws(ServiceCallError) -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(secret)")
+        if let id = RequestID.current { request.headers.add(name: "X-Request-ID", value: id) }
+        if let principal { request.headers.add(name: "X-Switchboard-Principal", value: principal) }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let limit = timeout ?? self.timeout
+        do {
+            return try await httpClient.execute(request, timeout: .nanoseconds(Int64(limit.seconds * 1e9)))
+        } catch {
+            throw classify(error, path: path)
+        }
+    }
+
+    /// GET or POST returning parsed JSON; a non-2xx answer is an error carrying the service's message.
+    public func json(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, principal: String? = nil) async throws(ServiceCallError) -> JSONValue {
+        let response = try await send(method, path, body: body, principal: principal)
+        guard (200..<300).contains(response.status) else {
+            let message = (try? response.json())?["error"]?["message"]?.stringValue ?? "HTTP \(response.status)"
+            throw ServiceCallError(code: .status, target: baseURL + path, message: message, status: response.status)
+        }
+        do {
+            return try response.json()
+        } catch {
+            throw ServiceCallError(code: .invalidResponse, target: baseURL + path, message: "\(error)", status: response.status)
+        }
+    }
+
+    private func classify(_ error: any Error, path: String) -> ServiceCallError {
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            return ServiceCallError(code: .timeout, target: baseURL + path, message: "timed out", status: nil)
+        }
+        if error is CancellationError {
+            return ServiceCallError(code: .timeout, target: baseURL + path, message: "cancelled", status: nil)
+        }
+        return ServiceCallError(code: .unreachable, target: baseURL + path, message: "\(error)", status: nil)
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+
+/// Writes one JSON object per line to a file descriptor (stderr by default):
+/// `{"ts":"2026-11-21T10:00:00.123Z","level":"info","service":"gateway","msg":"…","request_id":"…"}`.
+///
+/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave.
+public struct JSONLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public var metadataProvider: Logger.MetadataProvider?
+    private let service: String
+    private let label: String
+    private let fileDescriptor: Int32
+
+    public init(label: String, service: String, level: Logger.Level, fileDescriptor: Int32 = 2) {
+        self.label = label
+        self.service = service
+        self.logLevel = level
+        self.fileDescriptor = fileDescriptor
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var writer = JSONWriter(capacity: 256)
+        writer.raw("{\"ts\":")
+        writer.string(Self.timestamp())
+        writer.key("level")
+        writer.string(event.level.rawValue)
+        writer.key("service")
+        writer.string(service)
+        writer.key("msg")
+        writer.string(event.message.description)
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            writer.key(key)
+            Self.write(value, into: &writer)
+        }
+        if event.level >= .error {
+            writer.key("source")
+            writer.string("\(event.file.split(separator: "/").last ?? ""):\(event.line)")
+        }
+        writer.raw("}\n")
+        writer.bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+    }
+
+    private static func write(_ value: Logger.Metadata.Value, into writer: inout JSONWriter) {
+        switch value {
+        case .string(let s): writer.string(s)
+        case .stringConvertible(let c): writer.string(c.description)
+        case .array(let values):
+            writer.raw("[")
+            for (index, element) in values.enumerated() {
+                if index > 0 { writer.raw(",") }
+                write(element, into: &writer)
+            }
+            writer.raw("]")
+        case .dictionary(let dictionary):
+            writer.raw("{")
+            for (index, entry) in dictionary.sorted(by: { $0.key < $1.key }).enumerated() {
+                writer.key(entry.key, first: index == 0)
+                write(entry.value, into: &writer)
+            }
+            writer.raw("}")
+        }
+    }
+
+    /// RFC 3339 UTC timestamp with milliseconds, formatted without Foundation's formatters.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+    }
+
+    /// Installs this handler for the whole process, once.
+    public static func bootstrap(service: String, level: Logger.Level) {
+        LoggingSystem.bootstrap { label in
+            JSONLogHandler(label: label, service: service, level: level)
+        }
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SwitchboardCore
+import UnixSignals
+
+/// One supervisor process: load the compose file, start the stack, serve the control API,
+/// and stop everything gracefully on SIGINT/SIGTERM or `switchboard down`.
+struct SupervisorRun {
+    let composePath: String
+    let state: StateDirectory
+    let controlPort: Int
+    let foreground: Bool
+    let environment: [String: String]
+
+    /// Runs until stopped; returns the process exit code.
+    func run() async -> Int32 {
+        let output = Output()
+        do {
+            try state.ensure()
+            if let other = state.runningSupervisor(), other != getpid() {
+                throw StackError("already running (pid \(other)); run 'switchboard down' first")
+            }
+            let secret = try state.serviceSecret()
+            let apiKey = try state.apiKey(environment: environment)
+            var variables = environment
+            variables["SWITCHBOARD_SERVICE_SECRET"] = secret
+            if (variables["SWITCHBOARD_API_KEYS"] ?? "").isEmpty {
+                variables["SWITCHBOARD_API_KEYS"] = "local:\(Digest.hex(Digest.sha256(Array(apiKey.key.utf8))))"
+            }
+            variables["SWITCHBOARD_SUPERVISOR_URL"] = "http://127.0.0.1:\(controlPort)"
+            variables["SWITCHBOARD_STATE_DIR"] = state.path
+            let project: ComposeProject
+            do {
+                project = try ComposeLoader.load(path: composePath, environment: variables)
+            } catch {
+                throw StackError(error.description)
+            }
+            guard PortCheck.isFree(controlPort) else {
+                throw StackError("control port \(controlPort) is already in use (set SWITCHBOARD_CONTROL_PORT to another port)")
+            }
+            let width = project.services.map { $0.name.count + 3 }.max() ?? 10
+            var logger = Logger(label: "switchboard")
+            logger.logLevel = Logger.Level(rawValue: environment["SWITCHBOARD_LOG_LEVEL"] ?? "info") ?? .info
+            let settings = StackSettings(
+                binDirectory: Self.binDirectory, stateDirectory: state.path, workingDirectory: FileManager.default.currentDirectoryPath,
+                serviceSecret: secret, baseEnvironment: Self.baseEnvironment(environment), console: foreground ? Console(nameWidth: width) : nil
+            )
+            let stack = Stack(project: project, settings: settings, logger: logger)
+            try await stack.prepare()
+            state.writePid()
+            defer { state.removePid() }
+            return await serve(stack: stack, secret: secret, apiKeySource: apiKey.source, logger: logger, output: output)
+        } catch {
+            output.error("\(error)")
+            return 1
+        }
+    }
+
+    private func serve(stack: Stack, secret: String, apiKeySource: String, logger: Logger, output: Output) async -> Int32 {
+        let (shutdownRequests, shutdown) = AsyncStream<Void>.makeStream()
+        let configuration = try! ServiceConfiguration(
+            keys: ConfigKey.common(port: controlPort), environment: ["SWITCHBOARD_SERVICE_SECRET": secret, "SWITCHBOARD_PORT": String(controlPort)], arguments: []
+        )
+        let environment = ServiceEnvironment(service: "supervisor", configuration: configuration, logger: logger)
+        let router = environment.makeRouter(checks: [])
+        ControlController(stack: stack, requestShutdown: { shutdown.yield() }).addRoutes(to: environment.internalAPI(on: router))
+        let app = environment.makeApplication(router: router)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let stopper = Task {
+            await withTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { for await _ in signals { return } }
+                tasks.addTask { for await _ in shutdownRequests { return } }
+                await tasks.next()
+                tasks.cancelAll()
+            }
+        }
+        return await withTaskGroup(of: Void.self) { tasks -> Int32 in
+            tasks.addTask { try? await group.run() }
+            var code: Int32 = 0
+            let starting = Task { try await stack.start() }
+            let outcome: Result<Void, any Error> = await withTaskCancellationHandler {
+                await withTaskGroup(of: Result<Void, any Error>?.self) { race in
+                    race.addTask { await starting.result }
+                    race.addTask {
+                        await stopper.value
+                        return nil
+                    }
+                    let first = await race.next()!
+                    race.cancelAll()
+                    return first ?? .failure(StackError("interrupted during start-up"))
+                }
+            } onCancel: {
+                starting.cancel()
+            }
+            switch outcome {
+            case .success:
+                output.summary(await ControlController.status(stack), apiKeySource: apiKeySource, controlPort: controlPort)
+                state.writeGroups(await stack.processGroups)
+                await stopper.value
+                output.note("stopping")
+            case .failure(let error):
+                output.error("\(error)")
+                code = 1
+            }
+            starting.cancel()
+            await stack.stop()
+            state.writeGroups([])
+            await group.triggerGracefulShutdown()
+            await tasks.waitForAll()
+            stopper.cancel()
+            if code == 0 { output.note("stopped") }
+            return code
+        }
+    }
+
+    /// The directory holding `switchboard` and the service binaries.
+    static var binDirectory: String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
+    /// What replicas inherit from the supervisor's environment: the basics, not the caller's whole shell.
+    static func baseEnvironment(_ environment: [String: String]) -> [String: String] {
+        let kept = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SWITCHBOARD_LOG_LEVEL"]
+        return environment.filter { kept.contains($0.key) }
+    }
+}
+
+/// The supervisor's own terminal lines.
+struct Output: Sendable {
+    func note(_ text: String) { print("switchboard: \(text)") }
+
+    func error(_ text: String) {
+        FileHandle.standardError.write(Data("switchboard: \(text)\n".utf8))
+    }
+
+    func summary(_ status: JSONValue, apiKeySource: String, controlPort: Int) {
+        var lines = ["switchboard: up — \(status["replicas"]?.arrayValue?.count ?? 0) replicas healthy"]
+        for endpoint in status["endpoints"]?.arrayValue ?? [] {
+            lines.append("  \(endpoint["service"]?.stringValue ?? ""): \(endpoint["url"]?.stringValue ?? "")")
+        }
+        lines.append("  API key: \(apiKeySource) (send it as 'Authorization: Bearer <key>')")
+        lines.append("  control: http://127.0.0.1:\(controlPort) ('switchboard ps', 'switchboard down')")
+        print(lines.joined(separator: "\n"))
+        fflush(nil)
+    }
+}
