@@ -19,6 +19,12 @@ let serviceDependencies: [Target.Dependency] = [
     .product(name: "AsyncHTTPClient", package: "async-http-client"),
 ]
 
+/// What every test target imports.
+let testDependencies: [Target.Dependency] = serviceDependencies + [
+    "SwitchboardTestSupport",
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+]
+
 let package = Package(
     name: "Switchboard",
     platforms: [.macOS(.v15)],
@@ -75,13 +81,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(
-            name: "SwitchboardTests",
-            dependencies: [
-                "SwitchboardCore", "Gateway", "ToolService", "LearnService", "MetricsService", "Supervisor",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ],
+        .target(
+            name: "SwitchboardTestSupport",
+            dependencies: serviceDependencies + [.product(name: "HummingbirdTesting", package: "hummingbird")],
+            path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CoreTests", dependencies: testDependencies, swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: testDependencies + ["Gateway", "ToolService"], swiftSettings: swiftSettings),
+        .testTarget(name: "ToolServiceTests", dependencies: testDependencies + ["ToolService"], swiftSettings: swiftSettings),
+        .testTarget(name: "LearnServiceTests", dependencies: testDependencies + ["LearnService"], swiftSettings: swiftSettings),
+        .testTarget(name: "MetricsServiceTests", dependencies: testDependencies + ["MetricsService"], swiftSettings: swiftSettings),
+        .testTarget(name: "SupervisorTests", dependencies: testDependencies + ["Supervisor"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: testDependencies, swiftSettings: swiftSettings),
     ]
 )

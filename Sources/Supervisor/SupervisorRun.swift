@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 import SwitchboardCore
 import UnixSignals
 
@@ -59,58 +60,57 @@ struct SupervisorRun {
     }
 
     private func serve(stack: Stack, secret: String, apiKeySource: String, logger: Logger, output: Output) async -> Int32 {
-        let (shutdownRequests, shutdown) = AsyncStream<Void>.makeStream()
+        let stop = StopSignal()
         let configuration = try! ServiceConfiguration(
             keys: ConfigKey.common(port: controlPort), environment: ["SWITCHBOARD_SERVICE_SECRET": secret, "SWITCHBOARD_PORT": String(controlPort)], arguments: []
         )
-        let environment = ServiceEnvironment(service: "supervisor", configuration: configuration, logger: logger)
+        // The control API's own HTTP server logs only problems; the supervisor speaks for itself.
+        var quiet = logger
+        quiet.logLevel = max(.warning, logger.logLevel)
+        let environment = ServiceEnvironment(service: "supervisor", configuration: configuration, logger: quiet)
         let router = environment.makeRouter(checks: [])
-        ControlController(stack: stack, requestShutdown: { shutdown.yield() }).addRoutes(to: environment.internalAPI(on: router))
-        let app = environment.makeApplication(router: router)
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        ControlController(stack: stack, requestShutdown: { stop.fire() }).addRoutes(to: environment.internalAPI(on: router))
+        let group = ServiceGroup(configuration: .init(services: [environment.makeApplication(router: router)], logger: quiet))
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
-        let stopper = Task {
-            await withTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { for await _ in signals { return } }
-                tasks.addTask { for await _ in shutdownRequests { return } }
-                await tasks.next()
-                tasks.cancelAll()
-            }
+        let signalWatcher = Task {
+            for await _ in signals { stop.fire() }
         }
+        defer { signalWatcher.cancel() }
         return await withTaskGroup(of: Void.self) { tasks -> Int32 in
             tasks.addTask { try? await group.run() }
-            var code: Int32 = 0
-            let starting = Task { try await stack.start() }
-            let outcome: Result<Void, any Error> = await withTaskCancellationHandler {
-                await withTaskGroup(of: Result<Void, any Error>?.self) { race in
-                    race.addTask { await starting.result }
-                    race.addTask {
-                        await stopper.value
-                        return nil
+            // Start-up races a stop request: Ctrl-C during start-up stops what has started.
+            let outcome = await withTaskGroup(of: Result<Void, any Error>?.self) { race in
+                race.addTask {
+                    do {
+                        try await stack.start()
+                        return .success(())
+                    } catch {
+                        return .failure(error)
                     }
-                    let first = await race.next()!
-                    race.cancelAll()
-                    return first ?? .failure(StackError("interrupted during start-up"))
                 }
-            } onCancel: {
-                starting.cancel()
+                race.addTask {
+                    await stop.wait()
+                    return nil
+                }
+                let first = await race.next()!
+                race.cancelAll()
+                return first ?? .failure(StackError("interrupted during start-up"))
             }
+            var code: Int32 = 0
             switch outcome {
             case .success:
                 output.summary(await ControlController.status(stack), apiKeySource: apiKeySource, controlPort: controlPort)
                 state.writeGroups(await stack.processGroups)
-                await stopper.value
+                await stop.wait()
                 output.note("stopping")
             case .failure(let error):
                 output.error("\(error)")
                 code = 1
             }
-            starting.cancel()
             await stack.stop()
             state.writeGroups([])
             await group.triggerGracefulShutdown()
             await tasks.waitForAll()
-            stopper.cancel()
             if code == 0 { output.note("stopped") }
             return code
         }
@@ -146,5 +146,40 @@ struct Output: Sendable {
         lines.append("  control: http://127.0.0.1:\(controlPort) ('switchboard ps', 'switchboard down')")
         print(lines.joined(separator: "\n"))
         fflush(nil)
+    }
+}
+
+/// A one-way latch: `fire()` once releases every current and future `wait()`.
+final class StopSignal: Sendable {
+    private let state = Mutex<(fired: Bool, waiters: [Int: CheckedContinuation<Void, Never>], next: Int)>((false, [:], 0))
+
+    func fire() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once fired, or when the waiting task is cancelled.
+    func wait() async {
+        let id = state.withLock { state -> Int in
+            state.next += 1
+            return state.next
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.fired || Task.isCancelled { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume()
+        }
     }
 }

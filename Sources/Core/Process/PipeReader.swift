@@ -12,9 +12,10 @@ public enum PipeReader {
             var buffer = [UInt8](repeating: 0, count: chunkSize)
             while true {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
+                // Read until the pipe is empty: returning after a short read can miss an EOF that
+                // arrived meanwhile (libdispatch does not always report the hang-up again).
                 if count > 0 {
                     continuation.yield(Array(buffer[0..<count]))
-                    if count < chunkSize { return }
                 } else if count == 0 {
                     source.cancel()
                     return

@@ -70,7 +70,9 @@ enum Daemon {
                 output.error(lastError(in: state.logFile) ?? "the supervisor exited during start-up; see \(state.logFile)")
                 return 1
             }
-            if let client = try? options.controlClient(), let status = try? await client.status(), status["phase"]?.stringValue == "running" {
+            if PortCheck.accepts(controlPort), let client = try? options.controlClient(), let status = try? await client.status(),
+                status["phase"]?.stringValue == "running"
+            {
                 output.summary(status, apiKeySource: apiKeySource(options), controlPort: controlPort)
                 return 0
             }

@@ -18,7 +18,7 @@ enum YAMLDocument {
     private static func convert(_ node: Node, path: String) throws(ComposeError) -> JSONValue {
         switch node {
         case .scalar(let scalar):
-            switch Tag.Name(rawValue: scalar.tag.rawValue) {
+            switch Tag.Name(rawValue: node.tag.rawValue) {
             case .null: return .null
             case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
             case .int: return node.int.map { .int(Int64($0)) } ?? .string(scalar.string)
