@@ -18,7 +18,7 @@ struct GatewayParts: Sendable {
     init(_ environment: ServiceEnvironment, authenticator: (any ClientAuthenticator)? = nil) throws {
         let configuration = environment.configuration
         let timeout = configuration.duration(.toolTimeout)
-        backends = ToolBackends(replicas: configuration.list(.toolsURL).map { environment.client(for: $0, timeout: timeout) })
+        backends = ToolBackends(source: StaticReplicas(urls: configuration.list(.toolsURL))) { environment.client(for: $0, timeout: timeout) }
         let learn = configuration.optional(.learnURL).map { environment.client(for: $0, timeout: .seconds(5)) }
         telemetry = TelemetryReporter(client: learn, logger: environment.logger)
         self.authenticator = try authenticator ?? APIKeyAuthenticator(configuration: configuration.list(.apiKeys))
@@ -35,7 +35,7 @@ func buildRouter(_ environment: ServiceEnvironment, parts: GatewayParts) -> Rout
         ReadinessProbe {
             do {
                 let tools = try await backends.tools()
-                return DependencyStatus(name: "tools", state: .up, detail: "\(tools.count) tools from \(backends.replicaURLs.count) replica(s)")
+                return DependencyStatus(name: "tools", state: .up, detail: "\(tools.count) tools; \(backends.sourceDescription)")
             } catch let error as ToolRoutingError {
                 return DependencyStatus(name: "tools", state: .down, detail: error.message)
             } catch {

@@ -33,7 +33,9 @@ struct ToolRoutingError: Error, Sendable {
 /// The tool-service replicas behind the gateway: the aggregated catalogue and round-robin routing
 /// that skips replicas which just failed, retrying idempotent calls on another replica.
 final class ToolBackends: Sendable {
-    private let replicas: [ServiceClient]
+    private let source: any ReplicaSource
+    private let makeClient: @Sendable (String) -> ServiceClient
+    private let clients = Mutex<[String: ServiceClient]>([:])
     private let cursor = Atomic<Int>(0)
     private let catalogTTL: Duration
     private let state = Mutex<CatalogState>(CatalogState())
@@ -46,12 +48,23 @@ final class ToolBackends: Sendable {
         var resting: [String: ContinuousClock.Instant] = [:]
     }
 
-    init(replicas: [ServiceClient], catalogTTL: Duration = .seconds(5)) {
-        self.replicas = replicas
+    /// - Parameter makeClient: builds the client for one replica's base URL (kept and reused).
+    init(source: any ReplicaSource, catalogTTL: Duration = .seconds(5), makeClient: @escaping @Sendable (String) -> ServiceClient) {
+        self.source = source
         self.catalogTTL = catalogTTL
+        self.makeClient = makeClient
     }
 
-    var replicaURLs: [String] { replicas.map(\.baseURL) }
+    var sourceDescription: String { source.description }
+
+    private func client(for url: String) -> ServiceClient {
+        clients.withLock { clients in
+            if let existing = clients[url] { return existing }
+            let created = makeClient(url)
+            clients[url] = created
+            return created
+        }
+    }
 
     /// Every tool, sorted by name, refreshed from a replica at most every `catalogTTL`.
     func tools(forceRefresh: Bool = false) async throws(ToolRoutingError) -> [ToolEntry] {
@@ -62,7 +75,7 @@ final class ToolBackends: Sendable {
             return cached
         }
         var lastError = "no tool-service replica configured"
-        for replica in ordering() {
+        for replica in await ordering() {
             do {
                 let listing = try await replica.json(.GET, ToolServiceAPI.toolsPath)
                 let entries = (listing["tools"]?.arrayValue ?? []).compactMap { tool -> ToolEntry? in
@@ -98,7 +111,7 @@ final class ToolBackends: Sendable {
     /// Calls a tool on one replica; idempotent tools move on to another replica when one is unreachable.
     func call(_ tool: ToolEntry, arguments: ArraySlice<UInt8>, principal: String, timeout: Duration) async throws(ToolRoutingError) -> ToolCallOutcome {
         let body = ToolServiceAPI.callBody(name: tool.name, arguments: arguments)
-        let candidates = ordering()
+        let candidates = await ordering()
         var lastError = "no tool-service replica configured"
         for (attempt, replica) in candidates.enumerated() {
             if attempt > 0 && !(tool.isIdempotent || tool.isReadOnly) { break }
@@ -130,7 +143,8 @@ final class ToolBackends: Sendable {
     }
 
     /// Replicas in round-robin order, resting ones last.
-    private func ordering() -> [ServiceClient] {
+    private func ordering() async -> [ServiceClient] {
+        let replicas = await source.replicas().map(client(for:))
         guard !replicas.isEmpty else { return [] }
         let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
         let rotated = (0..<replicas.count).map { replicas[(start + $0) % replicas.count] }
