@@ -2,14 +2,23 @@
 ///
 /// - `GET  /v1/tools` → `{"tools":[<MCP Tool>...],"revision":"<hash of the catalogue>"}`, sorted by name.
 /// - `POST /v1/tools/call` with `{"name":"…","arguments":{…}}` → an MCP `CallToolResult`
-///   (`content`, optional `structuredContent`, `isError`). With `Accept: application/x-ndjson` the answer
-///   is a stream of lines: `{"progress":{"progress":1,"total":3,"message":"…"}}` … then `{"result":{…}}`.
-///   Closing the connection cancels the call.
+///   (`content`, optional `structuredContent`, `isError`, optional `_meta`).
+///   With `Accept: application/x-ndjson` the answer is a stream of lines, each one JSON object:
+///   `{"progress":{"progress":1,"total":3,"message":"…"}}` and `{"log":{"level":"info","logger":"…","data":…}}`
+///   any number of times, then exactly one `{"result":{<CallToolResult>}}` as the last line.
+///   Closing the connection cancels the call (the tool's task is cancelled and its processes are killed).
+/// - The caller may name the call in `X-Switchboard-Call-ID`; `POST /v1/calls/{id}/cancel` cancels it
+///   (`202` when it was running, `404` when unknown or finished).
 /// - The caller names the principal in `X-Switchboard-Principal` and authenticates with the service secret.
+///   Unknown tool → `404`; malformed body → `400`; a tool's own failure is a `200` result with `isError: true`.
 public enum ToolServiceAPI {
     public static let toolsPath = "/v1/tools"
     public static let callPath = "/v1/tools/call"
     public static let streamMediaType = "application/x-ndjson"
+    public static let callIDHeader = "X-Switchboard-Call-ID"
+
+    /// `POST /v1/calls/{id}/cancel`.
+    public static func cancelPath(callID: String) -> String { "/v1/calls/\(callID)/cancel" }
 
     /// Builds a call body around already-serialized arguments, without re-encoding them.
     public static func callBody(name: String, arguments: some Collection<UInt8>) -> [UInt8] {
