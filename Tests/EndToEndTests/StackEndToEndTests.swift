@@ -15,8 +15,9 @@ struct StackEndToEndTests {
         do {
             let ps = try await stack.run(["ps"])
             #expect(ps.code == 0)
-            #expect(ps.stdout.contains("tools    2"))
-            #expect(ps.stdout.components(separatedBy: "healthy").count - 1 == 5)
+            #expect(ps.stdout.contains("tools    2/2"))
+            let status = try JSONParser.parse(try await stack.run(["ps", "--json"]).stdout)
+            #expect(status["replicas"]?.arrayValue?.filter { $0["ready"] == true && $0["health"] == "healthy" }.count == 5)
             for mode in ["auto", "legacy"] {
                 let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/python/mcp_smoke.py").path
                 let client = try await CommandRunner.run(python, [script, stack.mcpURL, stack.apiKey, mode], timeout: .seconds(60))
