@@ -45,6 +45,10 @@ struct ReplicaSourceTests {
         let client = ServiceClient(baseURL: "http://127.0.0.1:\(port)", httpClient: .shared, secret: TestEnvironment.secret, timeout: .seconds(2))
         let source = SupervisorReplicas(client: client, service: "tools")
         #expect(await source.replicas().isEmpty)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !source.description.contains("last error:"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         #expect(source.description.contains("supervisor http://127.0.0.1:\(port): 0 healthy replica(s) of tools (version 0); last error:"))
     }
 }

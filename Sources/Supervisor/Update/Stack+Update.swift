@@ -2,14 +2,6 @@ import Foundation
 import Logging
 import SwitchboardCore
 
-/// What `switchboard update` asks for on top of the compose file.
-struct UpdateRequest: Sendable {
-    var environment: [String: String] = [:]
-    var removedEnvironment: [String] = []
-    var binary: String?
-    var force = false
-}
-
 /// Rolling updates and rollbacks with swarmkit's updater semantics (`manager/orchestrator/update/updater.go`):
 /// dirty slots, `parallelism` workers, `delay` after every slot per worker, start-first/stop-first,
 /// failures counted for tasks this run created that end before RUNNING or within `monitor` of it,
@@ -132,7 +124,13 @@ extension Stack {
             services[name] = runtime
         }
         let rollback = runtime.update?.state == .rollbackStarted
-        let config = rollback ? runtime.spec.rollbackConfig : runtime.spec.updateConfig
+        var config = rollback ? runtime.spec.rollbackConfig : runtime.spec.updateConfig
+        if config.order == .startFirst && runtime.spec.ports.contains(where: { $0.published != nil }) {
+            // Swarm's routing mesh keeps a published port while two tasks run; here the replica itself
+            // listens on it, so the new one can only start once the old one has stopped.
+            config.order = .stopFirst
+            logger.notice("\(name): start-first needs its published port twice; updating stop-first")
+        }
         runs[name] = UpdateRun(id: id, rollback: rollback, config: config, dirtyCount: dirty.count, queue: dirty)
         publish(name)
         logger.info("\(name): \(rollback ? "rolling back" : "updating") \(dirty.count) slot(s) to spec \(runtime.version), parallelism \(config.parallelism), order \(config.order.rawValue)")
