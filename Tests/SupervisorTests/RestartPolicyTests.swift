@@ -49,6 +49,45 @@ struct RestartPolicyTests {
         }
     }
 
+    /// `max_attempts` counts the restarts inside `window` only: one restart per 3 s here.
+    @Test func maxAttemptsCountsOnlyRestartsInsideTheWindow() async throws {
+        let yaml = """
+            services:
+              worker:
+                x-switchboard: {command: [sh, -c, "exec sleep 1000"]}
+                stop_grace_period: 1s
+                deploy:
+                  restart_policy: {condition: any, delay: 100ms, max_attempts: 1, window: 3s}
+            """
+        try await StackHarness.with(yaml) { harness in
+            func killRunning() async throws -> pid_t {
+                var pid: pid_t = 0
+                try await harness.waitUntil("a running task") { stack in
+                    pid = await stack.replicas.first { $0.state == .running }?.process?.pid ?? 0
+                    return pid != 0
+                }
+                kill(pid, SIGKILL)
+                return pid
+            }
+            let first = try await killRunning()
+            try await harness.waitUntil("the first restart") { stack in
+                await stack.replicas.contains { $0.state == .running && $0.process?.pid != first }
+            }
+            // Past the window the first restart no longer counts: the next death is restarted too.
+            try await Task.sleep(for: .milliseconds(3200))
+            let second = try await killRunning()
+            try await harness.waitUntil("the second restart") { stack in
+                await stack.replicas.contains { $0.state == .running && $0.process?.pid != second }
+            }
+            // Inside the window of the second restart, a third death is not restarted.
+            _ = try await killRunning()
+            try await harness.waitUntil("the last exit") { stack in await stack.replicas.first?.state == .exited }
+            try await Task.sleep(for: .milliseconds(400))
+            #expect(await harness.stack.replicas.first?.state == .exited)
+            #expect(await harness.stack.replicaReports.first?["restarts"] == 2)
+        }
+    }
+
     @Test func onFailureDoesNotRestartACleanExitAndNoneNeverRestarts() async throws {
         let yaml = """
             services:
