@@ -157,4 +157,41 @@ struct CgroupHierarchyTests {
         #expect(await child.wait() == .signaled(SIGKILL))
         #expect(!FileManager.default.fileExists(atPath: memory.path))
     }
+
+    /// A replica of a running stack in real cgroups: the kernel throttles it at its `cpus`, reports its memory
+    /// limit back, and `switchboard ps` shows the limits as enforced with the cgroup's usage.
+    @Test(.enabled(if: MachineCgroups.all.available, Comment(rawValue: MachineCgroups.all.reason)))
+    func aReplicaInRealCgroupsIsThrottledAndPsShowsItsEnforcedLimits() async throws {
+        let yaml = """
+            services:
+              burner:
+                x-switchboard: {command: [sh, -c, "while :; do :; done"]}
+                stop_grace_period: 1s
+                deploy:
+                  resources: {limits: {cpus: '0.25', memory: 64M, pids: 32}}
+            """
+        let hierarchy = CgroupHierarchy.detect(name: "switchboard-test-\(UUID().uuidString.prefix(8))")
+        try await StackHarness.with(yaml, cgroups: hierarchy) { harness in
+            let record = try #require(await harness.tasks("burner").first)
+            #expect(record.limits.filter { $0.limit != "cpu reservation" && !$0.enforced }.isEmpty, "\(record.limits)")
+            let cpu = try #require(record.cgroup?.directories[.cpu])
+            try await harness.waitUntil("the kernel to throttle the replica") { _ in
+                let stat = (try? String(contentsOfFile: cpu.path + "/cpu.stat", encoding: .utf8)) ?? ""
+                let throttled = stat.split(separator: "\n").first { $0.hasPrefix("nr_throttled ") }?.split(separator: " ").last.flatMap { Int($0) } ?? 0
+                return throttled > 0
+            }
+            try await harness.waitUntil("a sample from the cgroup") { stack in
+                await stack.replicas.first?.usage.map { $0.cpuCores != nil && $0.source.hasPrefix("cgroup") } ?? false
+            }
+            let usage = try #require(await harness.stack.replicas.first?.usage)
+            #expect(usage.memoryLimit == 64 << 20)
+            #expect(usage.pids == 1)
+            let table = PsCommand.render(await ControlController.status(harness.stack))
+            #expect(table.contains("/0.25 ("))
+            #expect(table.contains("/64MiB ("))
+            #expect(table.contains("1/32"))
+            #expect(!table.contains("*"))
+            #expect(!table.contains("limits not enforced"))
+        }
+    }
 }
