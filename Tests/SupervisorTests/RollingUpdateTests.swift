@@ -120,6 +120,32 @@ struct RollingUpdateTests {
         }
     }
 
+    /// `parallelism` slots at a time: stop-first takes that many out of service at once; start-first runs
+    /// that many extra tasks and never has fewer ready than the replica count.
+    @Test(arguments: [("stop-first", 2, 2, 4), ("start-first", 2, 4, 6), ("stop-first", 0, 0, 4)])
+    func parallelismAndOrderBoundWhatRunsDuringTheUpdate(order: String, parallelism: Int, minimumReady: Int, maximumRunning: Int) async throws {
+        let yaml = Self.compose(replicas: 4, update: "{parallelism: \(parallelism), order: \(order), monitor: 200ms}")
+        try await StackHarness.with(yaml) { harness in
+            try await harness.stack.update("web", UpdateRequest(environment: ["COLOUR": "red"]))
+            var ready = 4
+            var running = 4
+            let deadline = ContinuousClock.now + .seconds(30)
+            while await harness.stack.runtime("web")?.update?.state != .completed {
+                guard ContinuousClock.now < deadline else {
+                    Issue.record("the update did not complete in 30 s")
+                    return
+                }
+                let tasks = await harness.stack.replicas
+                ready = min(ready, tasks.filter(\.isReady).count)
+                running = max(running, tasks.filter { $0.state == .running }.count)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(ready == minimumReady)
+            #expect(running == maximumRunning)
+            #expect(await harness.tasks("web").allSatisfy { $0.specVersion == 2 && $0.isReady })
+        }
+    }
+
     @Test func updateReplacesReplicasOnlyWhenTheDefinitionChangedOrIsForced() async throws {
         let yaml = Self.compose(replicas: 2, update: "{parallelism: 2, order: start-first, monitor: 300ms}")
             .replacingOccurrences(of: "command: [sh, -c,", with: "command: [$DIR/sh, -c,")
