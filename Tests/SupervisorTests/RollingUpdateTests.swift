@@ -146,6 +146,36 @@ struct RollingUpdateTests {
         }
     }
 
+    /// A replica that listens on its published port itself cannot have a second task beside it (there is no
+    /// routing mesh): its start-first update runs stop-first and the new task gets the same port.
+    @Test func aPublishedPortTurnsStartFirstIntoStopFirst() async throws {
+        let yaml = """
+            services:
+              web:
+                x-switchboard: {command: [sh, -c, "exec sleep 1000"]}
+                ports: ["$BASE:8080"]
+                healthcheck: {test: ["CMD", "true"], interval: 1s, start_interval: 50ms, start_period: 5s}
+                stop_grace_period: 1s
+                deploy: {update_config: {order: start-first, monitor: 200ms}}
+            """
+        try await StackHarness.with(yaml) { harness in
+            let old = try #require(await harness.tasks("web").first)
+            #expect(old.port == harness.basePort)
+            try await harness.stack.update("web", UpdateRequest(environment: ["COLOUR": "red"]))
+            var running = 1
+            let deadline = ContinuousClock.now + .seconds(30)
+            while await harness.stack.runtime("web")?.update?.state != .completed, ContinuousClock.now < deadline {
+                running = max(running, await harness.stack.replicas.filter { $0.state == .running }.count)
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(await harness.stack.runtime("web")?.update?.state == .completed)
+            #expect(running == 1)
+            let new = try #require(await harness.tasks("web").first)
+            #expect(new.id != old.id)
+            #expect(new.port == harness.basePort)
+        }
+    }
+
     @Test func updateReplacesReplicasOnlyWhenTheDefinitionChangedOrIsForced() async throws {
         let yaml = Self.compose(replicas: 2, update: "{parallelism: 2, order: start-first, monitor: 300ms}")
             .replacingOccurrences(of: "command: [sh, -c,", with: "command: [$DIR/sh, -c,")
