@@ -72,7 +72,10 @@ let package = Package(
         .executableTarget(name: "Gateway", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "ToolService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "LearnService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
-        .executableTarget(name: "MetricsService", dependencies: serviceDependencies, path: "Sources/Metrics", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MetricsService", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], path: "Sources/Metrics",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Supervisor",
             dependencies: serviceDependencies + [

@@ -12,7 +12,11 @@ struct ComposeLoaderTests {
     @Test func loadsTheProjectComposeFileWithSwarmDefaults() throws {
         let path = TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml").path
         let project = try ComposeLoader.load(path: path, environment: variables)
-        #expect(project.services.map(\.name) == ["gateway", "tools", "learn", "metrics"])
+        #expect(project.services.map(\.name) == ["gateway", "tools", "learn", "metrics", "prometheus", "grafana"])
+        // Prometheus runs locally only when installed; Grafana has no local program and is skipped.
+        #expect(project["prometheus"]?.local?.optional == true)
+        #expect(project["prometheus"]?.healthcheck?.test == .exec(["switchboard", "probe", "http://127.0.0.1:9090/-/ready"]))
+        #expect(project["grafana"]?.local == nil)
         let tools = try #require(project["tools"])
         #expect(tools.replicas == 2)
         #expect(tools.local?.command == ["ToolService"])

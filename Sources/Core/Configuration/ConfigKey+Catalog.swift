@@ -82,8 +82,25 @@ extension ConfigKey {
         "SWITCHBOARD_SCRAPE_TARGETS", default: "", .list, "Static scrape targets as service=host:port entries"
     )
 
+    public static let scrapeDNS = ConfigKey(
+        "SWITCHBOARD_SCRAPE_DNS", default: "", .list, "DNS discovery when no supervisor is set: name:port entries (tasks.<service> under Swarm, <service> under docker compose)"
+    )
+    public static let scrapeInterval = ConfigKey("SWITCHBOARD_SCRAPE_INTERVAL", default: "5s", .duration, "How often every replica's /metrics is scraped")
+    public static let history = ConfigKey("SWITCHBOARD_HISTORY", default: "30m", .duration, "How much scraped history the metrics service keeps in memory")
+    public static let alertRules = ConfigKey(
+        "SWITCHBOARD_ALERT_RULES", default: "compose/prometheus/alerts.yml", .string, "Prometheus rule file the metrics service evaluates (empty: no alerts)"
+    )
+    public static let alertInterval = ConfigKey("SWITCHBOARD_ALERT_INTERVAL", default: "15s", .duration, "How often alert rules are evaluated")
+    public static let alertWebhooks = ConfigKey(
+        "SWITCHBOARD_ALERT_WEBHOOKS", default: "", .list, "Where alerts are sent: slack=<url> and/or alertmanager=<url> entries"
+    )
+    public static let dashboardFile = ConfigKey(
+        "SWITCHBOARD_DASHBOARD", default: "compose/grafana/dashboards/switchboard.json", .string,
+        "Grafana dashboard whose panels the built-in dashboard page renders"
+    )
+
     public static var metricsService: [ConfigKey] {
-        common(port: 9091) + [.supervisorURL, .scrapeTargets]
+        common(port: 9091) + [.supervisorURL, .scrapeTargets, .scrapeDNS, .scrapeInterval, .history, .alertRules, .alertInterval, .alertWebhooks, .dashboardFile]
     }
 
     // MARK: Supervisor
