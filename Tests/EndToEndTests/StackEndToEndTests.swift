@@ -15,8 +15,11 @@ struct StackEndToEndTests {
         do {
             let ps = try await stack.run(["ps"])
             #expect(ps.code == 0)
-            #expect(ps.stdout.contains("tools    2"))
-            #expect(ps.stdout.components(separatedBy: "healthy").count - 1 == 5)
+            let rows = ps.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            #expect(rows.contains { $0.first == "tools" && $0[1] == "2" && $0[5] == "healthy" })
+            let running = rows.filter { $0.count > 5 && $0[4] == "running" }
+            #expect(running.count >= 5)
+            #expect(running.allSatisfy { $0[5] == "healthy" }, "\(ps.stdout)")
             for mode in ["auto", "legacy"] {
                 let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/python/mcp_smoke.py").path
                 let client = try await CommandRunner.run(python, [script, stack.mcpURL, stack.apiKey, mode], timeout: .seconds(60))

@@ -10,6 +10,7 @@ public struct StackFixture: Sendable {
     public var learnPort: Int { basePort + 3 }
     public var metricsPort: Int { basePort + 4 }
     public var controlPort: Int { basePort + 5 }
+    public var prometheusPort: Int { basePort + 6 }
     public var stateDirectory: URL { directory.appendingPathComponent(".switchboard") }
     public var mcpURL: String { "http://127.0.0.1:\(gatewayPort)/mcp" }
 
@@ -20,17 +21,34 @@ public struct StackFixture: Sendable {
         environment["SWITCHBOARD_LEARN_PORT"] = String(learnPort)
         environment["SWITCHBOARD_METRICS_PORT"] = String(metricsPort)
         environment["SWITCHBOARD_CONTROL_PORT"] = String(controlPort)
+        environment["SWITCHBOARD_PROMETHEUS_PORT"] = String(prometheusPort)
+        environment["SWITCHBOARD_PROMETHEUS_CONFIG"] = prometheusConfig.path
         environment["SWITCHBOARD_API_KEY"] = nil
         return environment
     }
 
     public init(composeFile: String? = nil) {
         directory = TestEnvironment.temporaryDirectory("switchboard-stack")
-        basePort = TestEnvironment.freePorts(6)
+        basePort = TestEnvironment.freePorts(7)
         self.composeFile = composeFile ?? TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml").path
+        try? writePrometheusConfig()
     }
 
     public let composeFile: String
+
+    /// The stack's local Prometheus configuration pointed at this fixture's metrics port, scraping every second.
+    public var prometheusConfig: URL { directory.appendingPathComponent("prometheus.yml") }
+
+    /// Writes `prometheusConfig` from compose/prometheus/prometheus.local.yml.
+    public func writePrometheusConfig() throws {
+        let prometheus = TestEnvironment.packageRoot.appendingPathComponent("compose/prometheus")
+        var text = try String(contentsOf: prometheus.appendingPathComponent("prometheus.local.yml"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "127.0.0.1:9091", with: "127.0.0.1:\(metricsPort)")
+        text = text.replacingOccurrences(of: "scrape_interval: 5s", with: "scrape_interval: 1s")
+        text = text.replacingOccurrences(of: "refresh_interval: 5s", with: "refresh_interval: 1s")
+        text = text.replacingOccurrences(of: "  - alerts.yml", with: "  - \(prometheus.appendingPathComponent("alerts.yml").path)")
+        try text.write(to: prometheusConfig, atomically: true, encoding: .utf8)
+    }
 
     public var switchboard: String { TestEnvironment.binDirectory.appendingPathComponent("switchboard").path }
 

@@ -53,7 +53,7 @@ actor Stack {
                     }
                     throw StackError("service \(service.name): program '\(local.command[0])' not found in \(settings.binDirectory) or on PATH (build it with 'swift build' or install it)")
                 }
-                programs[service.name] = (path, Array(local.command.dropFirst()) + (service.command ?? []))
+                programs[service.name] = (path, Array(local.command.dropFirst()))
             } else if let known = KnownImages.program(for: service, resolve: resolve) {
                 programs[service.name] = known
             } else {
