@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import SwitchboardCore
 import SwitchboardTestSupport
 import Testing
@@ -16,7 +18,13 @@ struct StackEndToEndTests {
             let ps = try await stack.run(["ps"])
             #expect(ps.code == 0)
             #expect(ps.stdout.contains("tools    2"))
-            #expect(ps.stdout.components(separatedBy: "healthy").count - 1 == 5)
+            // gateway, two tools, learn, metrics, and redis (redis-server is a test dependency).
+            #expect(ps.stdout.components(separatedBy: "healthy").count - 1 == 6)
+            // The gateway was pointed at that redis-server.
+            let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.gatewayPort)/ready"), timeout: .seconds(10))
+            let readiness = try JSONParser.parse(try await ready.body.collect(upTo: 1 << 20))
+            let redis = readiness["dependencies"]?.arrayValue?.first { $0["name"] == "redis" }
+            #expect(redis?["detail"]?.stringValue?.hasPrefix("redis://127.0.0.1:\(stack.redisPort)/0") == true, "\(readiness)")
             for mode in ["auto", "legacy"] {
                 let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/python/mcp_smoke.py").path
                 let client = try await CommandRunner.run(python, [script, stack.mcpURL, stack.apiKey, mode], timeout: .seconds(60))

@@ -10,6 +10,7 @@ public struct StackFixture: Sendable {
     public var learnPort: Int { basePort + 3 }
     public var metricsPort: Int { basePort + 4 }
     public var controlPort: Int { basePort + 5 }
+    public var redisPort: Int { basePort + 6 }
     public var stateDirectory: URL { directory.appendingPathComponent(".switchboard") }
     public var mcpURL: String { "http://127.0.0.1:\(gatewayPort)/mcp" }
 
@@ -20,13 +21,14 @@ public struct StackFixture: Sendable {
         environment["SWITCHBOARD_LEARN_PORT"] = String(learnPort)
         environment["SWITCHBOARD_METRICS_PORT"] = String(metricsPort)
         environment["SWITCHBOARD_CONTROL_PORT"] = String(controlPort)
+        environment["SWITCHBOARD_REDIS_PORT"] = String(redisPort)
         environment["SWITCHBOARD_API_KEY"] = nil
         return environment
     }
 
     public init(composeFile: String? = nil) {
         directory = TestEnvironment.temporaryDirectory("switchboard-stack")
-        basePort = TestEnvironment.freePorts(6)
+        basePort = TestEnvironment.freePorts(7)
         self.composeFile = composeFile ?? TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml").path
     }
 
@@ -53,7 +55,8 @@ public struct StackFixture: Sendable {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry -> String? in
             guard let pid = Int32(entry), pid != getpid() else { return nil }
-            guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), exe.hasPrefix(bin) else { return nil }
+            guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), exe.hasPrefix(bin) || exe.hasSuffix("/redis-server")
+            else { return nil }
             guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), cwd == directory.resolvingSymlinksInPath().path else { return nil }
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { return nil }
             return "\(pid) \(exe)"
