@@ -23,8 +23,12 @@ public struct StackFixture: Sendable {
         environment["SWITCHBOARD_CONTROL_PORT"] = String(controlPort)
         environment["SWITCHBOARD_REDIS_PORT"] = String(redisPort)
         environment["SWITCHBOARD_API_KEY"] = nil
+        environment.merge(overrides) { _, new in new }
         return environment
     }
+
+    /// Extra variables for `switchboard` (e.g. a PATH without redis-server).
+    public var overrides: [String: String] = [:]
 
     public init(composeFile: String? = nil) {
         directory = TestEnvironment.temporaryDirectory("switchboard-stack")
