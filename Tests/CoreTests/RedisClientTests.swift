@@ -95,6 +95,22 @@ struct RedisClientTests {
         }
     }
 
+    @Test func aConnectionTheServerClosedIsReplacedWithoutFailingTheCall() async throws {
+        try await RedisServer.with { server in
+            let registry = PrometheusCollectorRegistry()
+            let redis = try client(server.url, registry: registry) { $0.poolSize = 1 }
+            try await redis.send(RedisCommand("SET", "k", "v"))
+            // Another client kills every other connection, as an idle timeout or a failover would.
+            let killer = try client(server.url)
+            #expect(try await killer.send(RedisCommand("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")) == .integer(1))
+            #expect(try await redis.send(RedisCommand("GET", "k")).string == "v")
+            #expect(sample(registry, "switchboard_redis_connects_total") == 2)
+            #expect(redis.status.isUp == true)
+            await redis.close()
+            await killer.close()
+        }
+    }
+
     @Test func connectsOverAUnixSocket() async throws {
         try await RedisServer.with { server in
             let redis = try client("unix://\(server.socketPath)?db=1")

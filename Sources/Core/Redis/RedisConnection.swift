@@ -33,7 +33,21 @@ actor RedisConnection {
 
     /// Writes every command, then reads one reply per command, in order (a pipeline when there are
     /// several). Error replies are returned as ``RedisValue/error(_:)``; failures of the connection throw.
+    /// A kept connection that turns out to be closed (the server's idle timeout, a restart) is replaced
+    /// and the commands are sent once more.
     func execute(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
+        let reused = context != nil
+        do throws(RedisError) {
+            return try attempt(commands)
+        } catch where reused && error.code == .io {
+            return try attempt(commands)
+        }
+    }
+
+    /// Closes the connection (the next use reconnects).
+    func close() { drop() }
+
+    private func attempt(_ commands: [RedisCommand]) throws(RedisError) -> [RedisValue] {
         let context = try connected()
         let start = ContinuousClock.now
         do throws(RedisError) {
@@ -51,11 +65,6 @@ actor RedisConnection {
             throw error
         }
     }
-
-    /// Closes the connection (the next use reconnects).
-    func close() { drop() }
-
-    var isConnected: Bool { context != nil }
 
     private func drop() {
         guard let context else { return }
