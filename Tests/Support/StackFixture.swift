@@ -11,6 +11,7 @@ public struct StackFixture: Sendable {
     public var metricsPort: Int { basePort + 4 }
     public var controlPort: Int { basePort + 5 }
     public var prometheusPort: Int { basePort + 6 }
+    public var redisPort: Int { basePort + 7 }
     public var stateDirectory: URL { directory.appendingPathComponent(".switchboard") }
     public var mcpURL: String { "http://127.0.0.1:\(gatewayPort)/mcp" }
 
@@ -23,13 +24,18 @@ public struct StackFixture: Sendable {
         environment["SWITCHBOARD_CONTROL_PORT"] = String(controlPort)
         environment["SWITCHBOARD_PROMETHEUS_PORT"] = String(prometheusPort)
         environment["SWITCHBOARD_PROMETHEUS_CONFIG"] = prometheusConfig.path
+        environment["SWITCHBOARD_REDIS_PORT"] = String(redisPort)
         environment["SWITCHBOARD_API_KEY"] = nil
+        environment.merge(overrides) { _, new in new }
         return environment
     }
 
+    /// Extra variables for `switchboard` (e.g. a PATH without redis-server).
+    public var overrides: [String: String] = [:]
+
     public init(composeFile: String? = nil) {
         directory = TestEnvironment.temporaryDirectory("switchboard-stack")
-        basePort = TestEnvironment.freePorts(7)
+        basePort = TestEnvironment.freePorts(8)
         self.composeFile = composeFile ?? TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml").path
         try? writePrometheusConfig()
     }
@@ -71,7 +77,8 @@ public struct StackFixture: Sendable {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry -> String? in
             guard let pid = Int32(entry), pid != getpid() else { return nil }
-            guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), exe.hasPrefix(bin) else { return nil }
+            guard let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"), exe.hasPrefix(bin) || exe.hasSuffix("/redis-server")
+            else { return nil }
             guard let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), cwd == directory.resolvingSymlinksInPath().path else { return nil }
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { return nil }
             return "\(pid) \(exe)"

@@ -365,7 +365,9 @@ actor Stack {
         return environment
     }
 
-    /// `scheme://service:port[/path]` items (comma-separated) become one item per local replica.
+    /// `scheme://service:port[/path]` items (comma-separated) become one item per local replica; items
+    /// naming a service that is skipped here (e.g. redis without redis-server) are dropped, so the
+    /// consumer sees the setting unset and uses its embedded default.
     func rewriteServiceURLs(_ value: String) -> String {
         let items = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
         var changed = false
@@ -378,7 +380,11 @@ actor Stack {
             let path = rest[authorityEnd...]
             guard let colon = authority.lastIndex(of: ":") else { return [item] }
             let host = String(authority[..<colon])
-            guard let target = project[host], programs[host] != nil || skipped[host] == nil else { return [item] }
+            guard let target = project[host] else { return [item] }
+            if programs[host] == nil && skipped[host] != nil {
+                changed = true
+                return []
+            }
             let ports = (1...max(1, target.replicas)).compactMap { target.localPort(slot: $0) }
             guard !ports.isEmpty else { return [item] }
             changed = true
