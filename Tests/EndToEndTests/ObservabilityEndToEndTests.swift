@@ -12,7 +12,11 @@ import Testing
 struct ObservabilityEndToEndTests {
     @Test func prometheusScrapesEveryReplicaAndAnswersEveryDashboardQuery() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/prometheus"), "prometheus is not installed (make test installs it)")
-        let stack = StackFixture()
+        var fixture = StackFixture()
+        // Three calls per principal on get_system_info: the last two of five are refused, so the
+        // rate-limit panel has data; the first three are a cache miss and two hits for the cache panel.
+        fixture.overrides["SWITCHBOARD_RATE_LIMITS"] = "principal-tool@get_system_info=3/1h"
+        let stack = fixture
         let up = try await stack.run(["up", "-d"])
         #expect(up.code == 0, "up failed: \(up.stderr)")
         defer { Task { _ = try? await stack.run(["down"]) } }
@@ -26,7 +30,8 @@ struct ObservabilityEndToEndTests {
             request.body = .bytes(ByteBuffer(string: #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"get_system_info","arguments":{}}}"#))
             let response = try await client.execute(request, timeout: .seconds(10))
             #expect(response.status == .ok)
-            _ = try await response.body.collect(upTo: 1 << 20)
+            let answer = try JSONParser.parse(try await response.body.collect(upTo: 1 << 20))
+            #expect((answer["error"]?["code"] == -32029) == (id > 3), "call \(id): \(answer.jsonString)")
         }
         // promtool's linter on every service's own exposition.
         for port in [stack.gatewayPort, stack.toolsPort, stack.toolsPort + 1, stack.learnPort, stack.metricsPort] {
