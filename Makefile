@@ -7,7 +7,7 @@ PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench clean compose-schema
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis clean compose-schema
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -58,8 +58,13 @@ python-test: venv
 
 test: swift-test python-test
 
-bench:
-	@echo "no benchmarks yet"
+bench: bench-redis
+
+# Redis client vs redis-benchmark, and tools/call latency with and without the cache (docs/benchmarks.md).
+bench-redis: test-deps
+	swift build -c release
+	@mkdir -p bench-results
+	.build/release/RedisBench --bin .build/release | tee bench-results/redis.md
 
 # The compose schema compiled into `switchboard` (a test checks the two are equal).
 COMPOSE_SCHEMA_SWIFT := Sources/Supervisor/Compose/ComposeSpecSchema.swift

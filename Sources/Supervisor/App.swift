@@ -11,7 +11,7 @@ struct Switchboard: AsyncParsableCommand {
         version: ServiceIdentity.version,
         subcommands: [
             UpCommand.self, DownCommand.self, PsCommand.self, TopCommand.self, LogsCommand.self, ScaleCommand.self, UpdateCommand.self,
-            RollbackCommand.self, ConfigCommand.self,
+            RollbackCommand.self, ConfigCommand.self, ProbeCommand.self,
         ]
     )
 }

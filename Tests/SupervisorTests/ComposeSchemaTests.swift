@@ -5,7 +5,8 @@ import Testing
 
 @testable import Supervisor
 
-/// The compose specification's schema is compiled into `switchboard` and checks every compose file.
+/// The compose specification's schema is compiled into `switchboard` and checks every compose file; every
+/// compose file of the project is valid against it, as Docker reads it (after interpolation).
 struct ComposeSchemaTests {
     @Test func theCompiledSchemaIsTheVendoredFile() throws {
         let vendored = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("compose/compose-spec.json"), encoding: .utf8)
@@ -16,10 +17,17 @@ struct ComposeSchemaTests {
         _ = try JSONSchema(JSONParser.parse(ComposeSpecSchema.text))
     }
 
-    @Test func theProjectComposeFileIsValid() throws {
-        let text = try String(contentsOf: TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml"), encoding: .utf8)
-        let document = try Interpolation(variables: ["SWITCHBOARD_SERVICE_SECRET": "s", "SWITCHBOARD_API_KEYS": "k"]).apply(to: YAMLDocument.parse(text))
-        try ComposeLoader.validate(document)
+    static let files = ["compose/docker-compose.yml", "compose/docker-compose.swarm.yml"]
+
+    @Test(arguments: files)
+    func composeFileValidatesAgainstTheComposeSpec(file: String) throws {
+        let root = TestEnvironment.packageRoot
+        let schema = try JSONSchema(JSONParser.parse(Array(try Data(contentsOf: root.appendingPathComponent("compose/compose-spec.json")))))
+        let text = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
+        let variables = ["SWITCHBOARD_SERVICE_SECRET": "s", "SWITCHBOARD_API_KEYS": "local:00"]
+        let document = try Interpolation(variables: variables).apply(to: YAMLDocument.parse(text))
+        let problems = schema.validate(document).map(\.description)
+        #expect(problems.isEmpty, "\(file): \(problems)")
     }
 
     @Test(arguments: [

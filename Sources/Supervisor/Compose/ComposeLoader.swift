@@ -98,6 +98,16 @@ enum ComposeLoader {
             service.resources.memorySwap = try swap.intValue == -1 || swap.stringValue == "-1" ? -1 : byteSize(swap, path: "\(path).memswap_limit")
         }
         if let options = value["logging"]?["options"] { service.logRotation = try logRotation(options, path: "\(path).logging.options") }
+        switch service.local?.healthcheck {
+        case .replaced(let test)?:
+            var check = service.healthcheck ?? ComposeService.Healthcheck(test: test)
+            check.test = test
+            service.healthcheck = check
+        case .disabled?:
+            service.healthcheck = nil
+        default:
+            break
+        }
         return service
     }
 
@@ -200,6 +210,21 @@ enum ComposeLoader {
         var local = ComposeService.LocalRun(command: words)
         if let port = value["port"] { local.port = try integer(port, path: "\(path).port", range: 1...65535) }
         if let endpoint = value["endpoint"] { local.endpoint = try string(endpoint, path: "\(path).endpoint") }
+        if let optional = value["optional"] {
+            guard let flag = optional.boolValue ?? optional.stringValue.flatMap({ ["true": true, "false": false][$0] }) else {
+                throw ComposeError(path: "\(path).optional", message: "must be true or false")
+            }
+            local.optional = flag
+        }
+        if let test = value["healthcheck"] {
+            let words = try commandLine(test, path: "\(path).healthcheck")
+            switch words.first {
+            case "NONE": local.healthcheck = .disabled
+            case "CMD" where words.count > 1: local.healthcheck = .replaced(.exec(Array(words.dropFirst())))
+            case "CMD-SHELL" where words.count == 2: local.healthcheck = .replaced(.shell(words[1]))
+            default: throw ComposeError(path: "\(path).healthcheck", message: "expected [\"CMD\", program, args…], [\"CMD-SHELL\", command] or [\"NONE\"]")
+            }
+        }
         return local
     }
 

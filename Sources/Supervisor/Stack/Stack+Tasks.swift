@@ -109,7 +109,9 @@ extension Stack {
         return environment
     }
 
-    /// `scheme://service:port[/path]` items (comma-separated) become one item per local replica slot.
+    /// `scheme://service:port[/path]` items (comma-separated) become one item per local replica slot; items
+    /// naming a service that is skipped here (e.g. redis without redis-server) are dropped, so the
+    /// consumer sees the setting unset and uses its embedded default.
     func rewriteServiceURLs(_ value: String) -> String {
         let items = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
         var changed = false
@@ -122,7 +124,11 @@ extension Stack {
             let path = rest[authorityEnd...]
             guard let colon = authority.lastIndex(of: ":") else { return [item] }
             let host = String(authority[..<colon])
-            guard let target = project[host], skipped[host] == nil else { return [item] }
+            guard let target = project[host] else { return [item] }
+            if programs[host] == nil && skipped[host] != nil {
+                changed = true
+                return []
+            }
             let count = services[host]?.replicas ?? target.replicas
             let ports = (1...max(1, count)).compactMap { target.localPort(slot: $0) }
             guard !ports.isEmpty else { return [item] }

@@ -77,9 +77,14 @@ actor Stack {
             let program: (path: String, arguments: [String])
             if let local = service.local {
                 guard let path = resolve(local.command[0]) else {
+                    if local.optional {
+                        skipped[service.name] = "'\(local.command[0])' is not installed"
+                        logger.warning("skipping service \(service.name): \(skipped[service.name]!)")
+                        continue
+                    }
                     throw StackError("service \(service.name): program '\(local.command[0])' not found in \(settings.binDirectory) or on PATH (build it with 'swift build' or install it)")
                 }
-                program = (path, Array(local.command.dropFirst()) + (service.command ?? []))
+                program = (path, Array(local.command.dropFirst()))
             } else if let known = KnownImages.program(for: service, resolve: resolve) {
                 program = known
             } else {
