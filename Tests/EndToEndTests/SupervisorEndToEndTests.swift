@@ -22,6 +22,8 @@ struct SupervisorEndToEndTests {
               SWITCHBOARD_SUPERVISOR_URL: ${SWITCHBOARD_SUPERVISOR_URL}
               SWITCHBOARD_API_KEYS: ${SWITCHBOARD_API_KEYS}
               SWITCHBOARD_LEARN_URL: ""
+              # Every call must reach a tool-service replica: no result cache.
+              SWITCHBOARD_CACHE_TTL: "0"
             depends_on: {tools: {condition: service_healthy}}
             healthcheck: {test: ["CMD", "Gateway", "healthcheck"], interval: 1s, start_interval: 100ms, start_period: 30s}
             stop_grace_period: 5s
