@@ -6,6 +6,6 @@ struct LearnEval: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "LearnEval",
         abstract: "Evaluate and benchmark the learn service's algorithms.",
-        subcommands: [NABRunCommand.self, NABScoreCommand.self]
+        subcommands: [NABRunCommand.self, NABScoreCommand.self, ReportCommand.self]
     )
 }
