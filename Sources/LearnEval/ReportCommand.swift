@@ -16,7 +16,7 @@ struct ReportCommand: ParsableCommand {
         let commandLine = "make eval NAB_DIR=\(nab)"
         report.line("# Learning: measured results")
         report.line("")
-        report.line("Produced by `\(commandLine)` (`LearnEval report --nab \(nab) --output \(output)`), debug build, on this machine")
+        report.line("Produced by `\(commandLine)` (`LearnEval report --nab \(nab) --output \(output)`), release build, on this machine")
         report.line("(\(ProcessInfo.processInfo.activeProcessorCount) cores shared with other work). Every number below is recomputed by that command; nothing is tuned per file.")
         try nabSection(root, into: &report)
         routingSection(into: &report)
