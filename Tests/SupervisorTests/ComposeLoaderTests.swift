@@ -12,7 +12,11 @@ struct ComposeLoaderTests {
     @Test func loadsTheProjectComposeFileWithSwarmDefaults() throws {
         let path = TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml").path
         let project = try ComposeLoader.load(path: path, environment: variables)
-        #expect(project.services.map(\.name) == ["gateway", "tools", "learn", "metrics"])
+        #expect(project.services.map(\.name) == ["gateway", "tools", "learn", "metrics", "redis", "prometheus", "grafana"])
+        // Prometheus runs locally only when installed; Grafana has no local program and is skipped.
+        #expect(project["prometheus"]?.local?.optional == true)
+        #expect(project["prometheus"]?.healthcheck?.test == .exec(["switchboard", "probe", "http://127.0.0.1:9090/-/ready"]))
+        #expect(project["grafana"]?.local == nil)
         let tools = try #require(project["tools"])
         #expect(tools.replicas == 2)
         #expect(tools.local?.command == ["ToolService"])
@@ -20,13 +24,19 @@ struct ComposeLoaderTests {
         #expect(tools.healthcheck?.test == .exec(["ToolService", "healthcheck"]))
         #expect(tools.healthcheck?.startInterval == .seconds(1))
         #expect(tools.resources.memory == 2 << 30)
-        #expect(tools.resources.cpus == 2.0)
+        #expect(tools.resources.nanoCPUs == 2_000_000_000)
+        #expect(tools.autoscale?.maxReplicas == 6)
+        #expect(tools.autoscale?.targets == [.cpuUtilization(70), .metric(name: AutoscaleSpec.inFlightMetric, average: 8)])
         #expect(tools.updateConfig.order == .startFirst)
         #expect(tools.stopGracePeriod == .seconds(10))
         // Merge keys bring the common environment in.
         #expect(tools.environment.contains { $0.key == "SWITCHBOARD_SERVICE_SECRET" && $0.value == "s" })
         let gateway = try #require(project["gateway"])
-        #expect(gateway.dependsOn.map(\.service) == ["tools", "learn"])
+        #expect(gateway.dependsOn.map(\.service) == ["tools", "learn", "redis"])
+        let redis = try #require(project["redis"])
+        #expect(redis.image == "redis:7")
+        #expect(redis.localPort(slot: 1) == 6379)
+        #expect(redis.healthcheck?.test == .exec(["redis-cli", "-p", "6379", "ping"]))
         #expect(gateway.dependsOn.first?.condition == .healthy)
         #expect(gateway.local?.endpoint == "/mcp")
         #expect(try project.startOrder().map(\.name).firstIndex(of: "tools")! < project.startOrder().map(\.name).firstIndex(of: "gateway")!)
@@ -45,14 +55,14 @@ struct ComposeLoaderTests {
     }
 
     @Test(arguments: [
-        ("services:\n  a:\n    image: x\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 30\n", "services.a.healthcheck.interval: '30' is not a duration"),
-        ("services:\n  a:\n    image: x\n    replicas: 2\n", "services.a.replicas: unknown key"),
+        ("services:\n  a:\n    image: x\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: '30'\n", "services.a.healthcheck.interval: '30' is not a duration"),
+        ("services:\n  a:\n    image: x\n    logging: {options: {max-size: lots}}\n", "services.a.logging.options.max-size: 'lots' is not a size"),
         ("services:\n  a:\n    image: x\n    deploy:\n      replicas: many\n", "services.a.deploy.replicas: expected an integer"),
         ("services:\n  a:\n    depends_on: [b]\n  b:\n    depends_on: [a]\n", "dependency cycle"),
         ("services:\n  a:\n    depends_on: [c]\n", "services.a.depends_on: unknown service 'c'"),
         ("services:\n  a:\n    deploy:\n      resources:\n        limits:\n          memory: lots\n", "services.a.deploy.resources.limits.memory: 'lots' is not a byte size"),
-        ("services:\n  a:\n    deploy:\n      update_config:\n        order: random\n", "services.a.deploy.update_config.order: 'random' is not one of stop-first, start-first"),
-        ("services: [1, 2]\n", "services: must be a mapping"),
+        ("services:\n  a:\n    deploy:\n      update_config:\n        failure_action: explode\n", "services.a.deploy.update_config.failure_action: 'explode' is not one of pause, continue, rollback"),
+        ("services: [1, 2]\n", "services: expected object, got array"),
         ("services:\n  a: {image: x\n", "not valid YAML"),
         ("services:\n  a:\n    ports: [\"80:http\"]\n", "services.a.ports[0]: 'http' is not a port number"),
         ("services:\n  a:\n    x-switchboard: {port: 80}\n", "services.a.x-switchboard.command: missing"),
@@ -108,6 +118,16 @@ struct ComposeLoaderTests {
         #expect(b.restartPolicy == .init(condition: .any, delay: .seconds(5), maxAttempts: 0, window: .zero))
     }
 
+    @Test func logRotationReadsDockersJSONFileOptions() throws {
+        let project = try ComposeLoader.parse("services:\n  a:\n    image: x\n    logging: {driver: json-file, options: {max-size: 10m, max-file: '3'}}\n", variables: [:])
+        // go-units FromHumanSize: decimal units.
+        #expect(project["a"]?.logRotation == .init(maxSize: 10_000_000, maxFiles: 3))
+        #expect(ComposeLoader.decimalSize("1.5k") == 1500)
+        #expect(ComposeLoader.decimalSize("2 MiB") == 2_000_000)
+        #expect(ComposeLoader.decimalSize("12") == 12)
+        #expect(ComposeLoader.decimalSize("-1m") == nil)
+    }
+
     @Test func serviceURLsAreRewrittenToLocalReplicas() async throws {
         let yaml = """
             services:
@@ -125,6 +145,35 @@ struct ComposeLoaderTests {
         #expect(await stack.rewriteServiceURLs("http://tools:8081") == "http://127.0.0.1:9100,http://127.0.0.1:9101,http://127.0.0.1:9102")
         #expect(await stack.rewriteServiceURLs("http://learn:8090/v1, http://other:1") == "http://127.0.0.1:9200/v1,http://other:1")
         #expect(await stack.rewriteServiceURLs("plain value") == "plain value")
+    }
+
+    @Test func aRedisServiceRunsTheInstalledRedisServerOrItsURLsAreDropped() async throws {
+        let port = TestEnvironment.freePorts(1)
+        let yaml = """
+            services:
+              redis:
+                image: redis:7
+                ports: ["127.0.0.1:\(port):\(port)"]
+            """
+        let project = try ComposeLoader.parse(yaml, variables: [:])
+        func stack(path: String) -> Stack {
+            let settings = StackSettings(
+                binDirectory: "/nonexistent", stateDirectory: NSTemporaryDirectory(), workingDirectory: "/tmp", serviceSecret: "s",
+                baseEnvironment: ["PATH": path], console: nil
+            )
+            return Stack(project: project, settings: settings, logger: .init(label: "t"))
+        }
+        let without = stack(path: "/nonexistent")
+        try await without.prepare()
+        #expect(await without.skipped["redis"] == "no local program for image redis:7")
+        #expect(await without.rewriteServiceURLs("redis://redis:6379") == "")
+        #expect(await without.rewriteServiceURLs("redis://redis:6379,http://other:1") == "http://other:1")
+        if RedisServer.executable != nil {
+            let with = stack(path: "/usr/local/bin:/usr/bin:/bin")
+            try await with.prepare()
+            #expect(await with.skipped.isEmpty)
+            #expect(await with.rewriteServiceURLs("redis://redis:6379") == "redis://127.0.0.1:\(port)")
+        }
     }
 
     @Test func missingProgramsAreReportedBeforeAnythingStarts() async throws {

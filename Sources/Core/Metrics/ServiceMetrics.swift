@@ -23,9 +23,14 @@ public final class ServiceMetrics: Sendable {
 
     private struct RouteSeries {
         let requests: Counter
-        let errors: Counter?
+        let errors: Counter
         let duration: DurationHistogram
+        let isError: Bool
     }
+
+    /// Requests being served now, until their response head (`switchboard_http_requests_in_flight`):
+    /// the load the supervisor's autoscaler reads for `x-autoscale.in_flight`.
+    private let inFlight: Gauge
 
     private let routes = Mutex<[RouteKey: RouteSeries]>([:])
     private let lastCPUSeconds = Mutex<Double>(0)
@@ -33,11 +38,19 @@ public final class ServiceMetrics: Sendable {
     public init(service: String, version: String, replica: Int = 1) {
         self.service = service
         registry = PrometheusCollectorRegistry()
+        inFlight = registry.makeGauge(
+            descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "requests_in_flight", unitName: "", helpText: "HTTP requests being served now")
+        )
         registry.makeGauge(
             descriptor: .init(namespace: "switchboard", metricName: "build_info", unitName: "", helpText: "Build information; always 1"),
             labels: [("service", service), ("version", version), ("replica", String(replica))]
         ).set(Int64(1))
     }
+
+    /// A request started (counted in flight until ``requestEnded()``).
+    public func requestStarted() { inFlight.increment() }
+
+    public func requestEnded() { inFlight.decrement() }
 
     /// Records one HTTP request. `route` is the route template, never the raw path.
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {
@@ -50,22 +63,23 @@ public final class ServiceMetrics: Sendable {
                     descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "requests", unitName: "total", helpText: "HTTP requests served, by route, method and status"),
                     labels: labels
                 ),
-                errors: status >= 500
-                    ? registry.makeCounter(
-                        descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "request_errors", unitName: "total", helpText: "HTTP requests answered with a 5xx status"),
-                        labels: labels
-                    ) : nil,
+                // One error series per route (not per status) so that it exists, at 0, before the first error.
+                errors: registry.makeCounter(
+                    descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "request_errors", unitName: "total", helpText: "HTTP requests answered with a 5xx status, by route and method"),
+                    labels: [("route", route), ("method", method)]
+                ),
                 duration: registry.makeDurationHistogram(
                     descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time to produce the response head, by route and method"),
                     labels: [("route", route), ("method", method)],
                     buckets: Self.latencyBuckets
-                )
+                ),
+                isError: status >= 500
             )
             table[key] = created
             return created
         }
         series.requests.increment()
-        series.errors?.increment()
+        if series.isError { series.errors.increment() }
         series.duration.record(duration)
     }
 
