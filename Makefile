@@ -7,12 +7,13 @@ PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis clean compose-schema
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis eval clean compose-schema
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
 	@echo "make test   install test dependencies and run every test"
 	@echo "make bench  run the benchmarks (results in docs/benchmarks.md)"
+	@echo "make eval   evaluate the learn service's models (NAB_DIR=$(NAB_DIR)); writes docs/learning.md"
 
 # Installs missing Debian packages when root; otherwise prints the exact command and stops.
 define apt_install
@@ -57,6 +58,15 @@ python-test: venv
 	SWITCHBOARD_BIN=$(abspath .build/debug) $(PYTHON) -m pytest -q Tests/python
 
 test: swift-test python-test
+
+# The learn service's evaluation: NAB (three profiles), routing simulation, forecasting MASE, cache replay,
+# pattern mining. NAB_DIR holds NAB's data/ and labels/.
+NAB_DIR     ?= ../shared/nab
+EVAL_CONFIG ?= release
+
+eval: deps
+	swift build -c $(EVAL_CONFIG) --product LearnEval
+	.build/$(EVAL_CONFIG)/LearnEval report --nab $(NAB_DIR) --output docs/learning.md
 
 bench: bench-redis
 

@@ -34,7 +34,9 @@ let package = Package(
         .executable(name: "ToolService", targets: ["ToolService"]),
         .executable(name: "LearnService", targets: ["LearnService"]),
         .executable(name: "MetricsService", targets: ["MetricsService"]),
+        .executable(name: "LearnEval", targets: ["LearnEval"]),
         .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
+        .library(name: "Learning", targets: ["Learning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -51,6 +53,8 @@ let package = Package(
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "CSwitchboard", linkerSettings: [.linkedLibrary("crypto")]),
+        /// The learn service's algorithms: no server dependencies, so evaluation and benchmarks build and run fast.
+        .target(name: "Learning", swiftSettings: swiftSettings),
         .target(
             name: "SwitchboardCore",
             dependencies: [
@@ -72,7 +76,15 @@ let package = Package(
         ),
         .executableTarget(name: "Gateway", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "ToolService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
-        .executableTarget(name: "LearnService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
+        .executableTarget(name: "LearnService", dependencies: serviceDependencies + ["Learning"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "LearnEval",
+            dependencies: [
+                "Learning",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "MetricsService", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], path: "Sources/Metrics",
             swiftSettings: swiftSettings
@@ -106,7 +118,8 @@ let package = Package(
         .testTarget(name: "CoreTests", dependencies: testDependencies + ["CHiredis"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: testDependencies + ["Gateway", "ToolService"], swiftSettings: swiftSettings),
         .testTarget(name: "ToolServiceTests", dependencies: testDependencies + ["ToolService"], swiftSettings: swiftSettings),
-        .testTarget(name: "LearnServiceTests", dependencies: testDependencies + ["LearnService"], swiftSettings: swiftSettings),
+        .testTarget(name: "LearnServiceTests", dependencies: testDependencies + ["LearnService", "Learning"], swiftSettings: swiftSettings),
+        .testTarget(name: "LearningTests", dependencies: ["Learning"], swiftSettings: swiftSettings),
         .testTarget(name: "MetricsServiceTests", dependencies: testDependencies + ["MetricsService"], swiftSettings: swiftSettings),
         .testTarget(name: "SupervisorTests", dependencies: testDependencies + ["Supervisor"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: testDependencies, swiftSettings: swiftSettings),

@@ -3,13 +3,29 @@ import SwitchboardCore
 
 /// Composes the learn service from its configuration.
 func buildApplication(_ environment: ServiceEnvironment) async throws -> some ApplicationProtocol {
-    let queue = EventQueue(capacity: environment.configuration.int(.learnQueue))
-    let statistics = CallStatistics()
-    let router = buildRouter(environment, queue: queue, statistics: statistics)
-    return environment.makeApplication(router: router, services: [Learner(queue: queue, statistics: statistics)])
+    let learner = try await makeLearner(environment)
+    let router = buildRouter(environment, learner: learner)
+    return environment.makeApplication(router: router, services: [learner])
 }
 
-func buildRouter(_ environment: ServiceEnvironment, queue: EventQueue, statistics: CallStatistics) -> Router<ServiceRequestContext> {
+/// The learner with its queue, model store and metrics, as configured; restores the newest kept model version.
+func makeLearner(_ environment: ServiceEnvironment) async throws -> Learner {
+    let configuration = environment.configuration
+    var settings = Learner.Settings()
+    settings.models.probation = configuration.int(.learnProbation)
+    settings.models.maxSeries = configuration.int(.learnMaxSeries)
+    settings.models.bucketSeconds = max(1, configuration.duration(.learnForecastBucket).seconds)
+    settings.checkpointInterval = configuration.duration(.learnCheckpointInterval)
+    settings.publishInterval = max(.milliseconds(10), configuration.duration(.learnPublishInterval))
+    let store = try ModelStore(directory: configuration.string(.learnStateDirectory), keep: configuration.int(.learnCheckpointsKept))
+    return await Learner(
+        queue: EventQueue(capacity: configuration.int(.learnQueue)), store: store, metrics: LearnMetrics(environment.metrics), settings: settings,
+        logger: environment.logger
+    )
+}
+
+func buildRouter(_ environment: ServiceEnvironment, learner: Learner) -> Router<ServiceRequestContext> {
+    let queue = learner.queue
     let checks: [any ReadinessCheck] = [
         ReadinessProbe {
             let totals = queue.totals
@@ -17,6 +33,15 @@ func buildRouter(_ environment: ServiceEnvironment, queue: EventQueue, statistic
         }
     ]
     let router = environment.makeRouter(checks: checks)
-    EventsController(queue: queue, statistics: statistics).addRoutes(to: environment.internalAPI(on: router))
+    let api = environment.internalAPI(on: router)
+    EventsController(queue: queue, learner: learner).addRoutes(to: api)
+    PolicyController(learner: learner).addRoutes(to: api)
+    ModelsController(learner: learner).addRoutes(to: api)
+    PredictionController(learner: learner).addRoutes(to: api)
     return router
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -122,8 +122,36 @@ extension ConfigKey {
         "SWITCHBOARD_LEARN_QUEUE", default: "65536", .integer(16...10_000_000), "Telemetry events held before new ones are dropped"
     )
 
+    public static let learnStateDirectory = ConfigKey(
+        "SWITCHBOARD_LEARN_STATE_DIR", default: "", .string,
+        "Directory for model checkpoints, restored on start (empty: versions kept in memory only)"
+    )
+    public static let learnCheckpointInterval = ConfigKey(
+        "SWITCHBOARD_LEARN_CHECKPOINT_INTERVAL", default: "60s", .duration, "How often learned models are checkpointed as a new version"
+    )
+    public static let learnCheckpointsKept = ConfigKey(
+        "SWITCHBOARD_LEARN_CHECKPOINTS_KEPT", default: "20", .integer(1...10_000), "Model versions kept for rollback; older ones are deleted"
+    )
+    public static let learnProbation = ConfigKey(
+        "SWITCHBOARD_LEARN_PROBATION", default: "750", .integer(16...1_000_000),
+        "Observations an anomaly detector learns from before it reports (NAB's probation)"
+    )
+    public static let learnMaxSeries = ConfigKey(
+        "SWITCHBOARD_LEARN_MAX_SERIES", default: "256", .integer(1...100_000),
+        "Most anomaly series (latency, error rate per tool and replica) tracked; later ones are not watched"
+    )
+    public static let learnForecastBucket = ConfigKey(
+        "SWITCHBOARD_LEARN_FORECAST_BUCKET", default: "5m", .duration, "Length of the call-count buckets load forecasts are made over"
+    )
+    public static let learnPublishInterval = ConfigKey(
+        "SWITCHBOARD_LEARN_PUBLISH_INTERVAL", default: "1s", .duration, "Shortest time between two published policy versions"
+    )
+
     public static var learnService: [ConfigKey] {
-        common(port: 8090) + [.learnQueue]
+        common(port: 8090) + [
+            .learnQueue, .learnStateDirectory, .learnCheckpointInterval, .learnCheckpointsKept, .learnProbation, .learnMaxSeries,
+            .learnForecastBucket, .learnPublishInterval,
+        ]
     }
 
     // MARK: Metrics service

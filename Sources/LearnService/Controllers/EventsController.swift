@@ -1,3 +1,4 @@
+import Prometheus
 import Hummingbird
 import NIOCore
 import SwitchboardCore
@@ -5,34 +6,31 @@ import SwitchboardCore
 /// `POST /v1/events` (telemetry batches from the gateway) and `GET /v1/stats`.
 struct EventsController: Sendable {
     let queue: EventQueue
-    let statistics: CallStatistics
+    let learner: Learner
 
     func addRoutes(to group: RouterGroup<ServiceRequestContext>) {
         group.post("events") { request, _ in
             let body = try await request.body.collect(upTo: 16 << 20)
             let events = try Self.decode(body)
             let (accepted, dropped) = queue.push(events)
+            learner.metrics.accepted.increment(by: Int64(accepted))
+            if dropped > 0 { learner.metrics.dropped.increment(by: Int64(dropped)) }
+            learner.metrics.queueDepth.set(Int64(queue.depth))
             return Response.json(["accepted": .int(Int64(accepted)), "dropped": .int(Int64(dropped))], status: .accepted)
         }
         group.get("stats") { _, _ in
             let totals = queue.totals
-            let tools = statistics.snapshot.sorted { $0.key < $1.key }.map { name, figures -> (key: String, value: JSONValue) in
-                (
-                    name,
-                    [
-                        "calls": .int(Int64(figures.calls)), "errors": .int(Int64(figures.errors)), "cache_hits": .int(Int64(figures.cacheHits)),
-                        "mean_latency_ms": .double(figures.meanLatency),
-                    ]
-                )
-            }
+            let summary = learner.summary
             return Response.json([
                 "accepted": .int(Int64(totals.accepted)), "dropped": .int(Int64(totals.dropped)), "queue_depth": .int(Int64(queue.depth)),
-                "tools": .object(tools),
+                "learned": .int(Int64(summary.events)), "watched_series": .int(Int64(summary.watched)), "memory_bytes": .int(Int64(summary.memory)),
+                "next_call_accuracy": summary.accuracy.map { .double($0) } ?? .null,
             ])
         }
     }
 
-    static func decode(_ body: ByteBuffer) throws -> [CallEvent] {
+    /// Reads `{"events":[…]}`: each item a ``CallEvent`` plus the optional `cache_key` and `result_hash` strings.
+    static func decode(_ body: ByteBuffer) throws -> [Observation] {
         let payload: JSONValue
         do {
             payload = try JSONParser.parse(body)
@@ -42,11 +40,11 @@ struct EventsController: Sendable {
         guard let items = payload["events"]?.arrayValue else {
             throw ServiceError(.badRequest, "events body: 'events' must be an array")
         }
-        var events: [CallEvent] = []
+        var events: [Observation] = []
         events.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             do {
-                events.append(try CallEvent(json: item))
+                events.append(Observation(event: try CallEvent(json: item), cacheKey: item["cache_key"]?.stringValue, resultHash: item["result_hash"]?.stringValue))
             } catch {
                 throw ServiceError(.badRequest, "events[\(index)]: \(error.description)")
             }

@@ -9,7 +9,7 @@ final class EventQueue: Sendable {
     private let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
 
     private struct State {
-        var events: [CallEvent] = []
+        var events: [Observation] = []
         var accepted = 0
         var dropped = 0
     }
@@ -19,7 +19,7 @@ final class EventQueue: Sendable {
     }
 
     /// Adds what fits; returns how many were accepted and dropped.
-    func push(_ events: [CallEvent]) -> (accepted: Int, dropped: Int) {
+    func push(_ events: [Observation]) -> (accepted: Int, dropped: Int) {
         let result = state.withLock { state -> (Int, Int) in
             let room = max(0, capacity - state.events.count)
             let taken = min(room, events.count)
@@ -33,7 +33,7 @@ final class EventQueue: Sendable {
     }
 
     /// Takes everything queued.
-    func drain() -> [CallEvent] {
+    func drain() -> [Observation] {
         state.withLock { state in
             defer { state.events.removeAll(keepingCapacity: true) }
             return state.events

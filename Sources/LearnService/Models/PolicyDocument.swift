@@ -1,0 +1,59 @@
+import Learning
+import SwitchboardCore
+
+/// The policy other services consume, built from the learned models (shape documented in
+/// docs/operations.md, "Learn service policy").
+enum PolicyDocument {
+    /// The policy body without its version fields: routing weights per replica, cache TTL and admission
+    /// per tool, load forecasts per tool and in total, and cache-warming transitions.
+    static func content(_ models: LearnedModels) -> JSONValue {
+        let time = models.clock
+        let weights = models.routing.weights(at: time)
+        let routing: [(key: String, value: JSONValue)] = weights.keys.sorted().map { name in
+            let replica = models.routing.replicas[name]!
+            return (
+                name,
+                [
+                    "weight": .double(rounded(weights[name]!)), "latency_ms": .double(rounded(replica.meanLatency * 1000)),
+                    "error_rate": .double(rounded(replica.errorRate)), "observations": .int(Int64(replica.observations)),
+                ]
+            )
+        }
+        let cache: [(key: String, value: JSONValue)] = models.cache.toolNames.compactMap { tool in
+            guard let policy = models.cache.policy(for: tool) else { return nil }
+            return (
+                tool,
+                [
+                    "ttl_seconds": .double(rounded(policy.ttlSeconds)), "admit_after": .int(Int64(policy.admitAfter)),
+                    "reuse": .double(rounded(policy.reuse)), "observations": .int(Int64(policy.observations)),
+                ]
+            )
+        }
+        let bucket = models.settings.bucketSeconds
+        let hour = max(1, Int((3600 / bucket).rounded(.up)))
+        let forecasts: [(key: String, value: JSONValue)] = models.forecasts.keys.sorted().compactMap { name in
+            let forecaster = models.forecasts[name]!
+            guard let next = forecaster.forecast(1), let peak = forecaster.peak(over: hour) else { return nil }
+            return (
+                name,
+                [
+                    "calls_per_second": .double(rounded(max(0, next) / bucket)), "peak_calls_per_second_1h": .double(rounded(max(0, peak) / bucket)),
+                    "bucket_seconds": .double(bucket), "model": .string(forecaster.modelDescription),
+                ]
+            )
+        }
+        let warm: [JSONValue] = models.patterns.warmingTransitions(limit: 64).map { transition in
+            [
+                "after_tool": .string(transition.afterTool), "after_key": .string(transition.afterKey), "next_tool": .string(transition.nextTool),
+                "next_key": .string(transition.nextKey), "probability": .double(rounded(transition.probability)),
+            ]
+        }
+        return ["routing": .object(routing), "cache": .object(cache), "forecasts": .object(forecasts), "warm": .array(warm)]
+    }
+
+    /// Four significant decimals: enough for weights, and keeps unchanged policies byte-identical.
+    static func rounded(_ value: Double) -> Double {
+        guard value.isFinite else { return 0 }
+        return (value * 10_000).rounded() / 10_000
+    }
+}

@@ -1,0 +1,73 @@
+import Testing
+
+@testable import Learning
+
+struct CallPatternMinerTests {
+    @Test func spaceSavingKeepsTheHeavyHitters() {
+        var table = SpaceSaving<Int>(capacity: 4)
+        for round in 0..<100 {
+            table.add(1)
+            if round % 2 == 0 { table.add(2) }
+            table.add(100 + round)
+        }
+        let top = table.top(2).map(\.item)
+        #expect(top == [1, 2])
+        #expect(table.count(of: 1) >= 100)
+        #expect(table.total == 250)
+        table.decay()
+        #expect(table.total == 125)
+    }
+
+    @Test func predictorUsesTheLongerContextWhenItHasSupport() {
+        var predictor = NextCallPredictor()
+        for _ in 0..<10 {
+            predictor.observe(history: ["a", "b"], next: "c")
+            predictor.observe(history: ["x", "b"], next: "y")
+        }
+        #expect(predictor.predict(history: ["a", "b"], limit: 1).first?.call == "c")
+        #expect(predictor.predict(history: ["x", "b"], limit: 1).first?.call == "y")
+        let order1 = predictor.predict(history: ["b"], limit: 2)
+        #expect(Set(order1.map(\.call)) == ["c", "y"])
+        #expect(abs(order1[0].probability - 0.5) < 1e-9)
+    }
+
+    @Test func clustererSeparatesDifferentWorkflows() {
+        var clusterer = SessionClusterer()
+        let edit = ["read_file", "edit_file", "write_file", "git_diff"]
+        let ops = ["docker_ps", "ssh_exec", "run_command"]
+        var editClusters = Set<Int>()
+        var opsClusters = Set<Int>()
+        for _ in 0..<20 {
+            editClusters.insert(clusterer.observe(edit)!)
+            opsClusters.insert(clusterer.observe(ops)!)
+        }
+        #expect(editClusters.count == 1)
+        #expect(opsClusters.count == 1)
+        #expect(editClusters != opsClusters)
+    }
+
+    @Test func minerLearnsARecurringWorkflowAndMeasuresItsAccuracy() throws {
+        var miner = CallPatternMiner()
+        let workflow = ["list_directory", "read_file", "edit_file", "write_file"]
+        var time = 0.0
+        for _ in 0..<50 {
+            for (index, tool) in workflow.enumerated() {
+                miner.observe(principal: "alice", tool: tool, key: "k\(index)", at: time)
+                time += 1
+            }
+            time += 1000
+        }
+        #expect(miner.predict(principal: "alice", recent: ["list_directory", "read_file"], limit: 1).first?.call == "edit_file")
+        #expect(try #require(miner.accuracy) > 0.9)
+        let top = miner.overall.top(1).first?.item ?? []
+        #expect(workflow.joined(separator: " ").contains(top.joined(separator: " ")))
+        let transitions = miner.warmingTransitions()
+        #expect(transitions.contains { $0.afterTool == "list_directory" && $0.nextTool == "read_file" && $0.nextKey == "k1" })
+        var writer = BinaryWriter()
+        miner.encode(into: &writer)
+        var reader = BinaryReader(writer.bytes)
+        let restored = try CallPatternMiner(from: &reader)
+        #expect(restored.accuracy == miner.accuracy)
+        #expect(reader.isAtEnd)
+    }
+}
