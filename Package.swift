@@ -70,7 +70,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "Gateway", dependencies: serviceDependencies, swiftSettings: swiftSettings),
-        .executableTarget(name: "ToolService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ToolService",
+            dependencies: serviceDependencies + [.product(name: "UnixSignals", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "LearnService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "MetricsService", dependencies: serviceDependencies, path: "Sources/Metrics", swiftSettings: swiftSettings),
         .executableTarget(
