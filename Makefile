@@ -58,8 +58,9 @@ python-test: venv
 
 test: swift-test python-test
 
-bench:
-	@echo "no benchmarks yet"
+bench: release
+	$(call apt_install,ripgrep)
+	.build/release/ToolBench
 
 clean:
 	rm -rf .build $(VENV) .switchboard

@@ -75,6 +75,15 @@ let package = Package(
             dependencies: serviceDependencies + [.product(name: "UnixSignals", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "ToolBench",
+            dependencies: [
+                "SwitchboardCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ToolBench",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "LearnService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "MetricsService", dependencies: serviceDependencies, path: "Sources/Metrics", swiftSettings: swiftSettings),
         .executableTarget(
