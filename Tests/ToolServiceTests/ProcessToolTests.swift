@@ -67,6 +67,7 @@ struct ProcessToolTests {
         #expect(answer.structuredContent?["lines"] == ["echo:hello"], "\(ToolHarness.text(answer))")
         let listed = await harness.call("list_processes")
         #expect(listed.structuredContent?["processes"]?.arrayValue?.contains { $0["pid"]?.intValue == pid && $0["running"] == true } == true)
+        #expect(harness.metricsText.contains("switchboard_tool_processes_running 1"))
         let other = await harness.call("read_process_output", ["pid": .int(pid)], principal: "mallory")
         #expect(other.isError, "another principal read the process")
         let closed = await harness.call("send_input", ["pid": .int(pid), "input": "last", "close_stdin": true, "wait_ms": 3000])
@@ -78,6 +79,9 @@ struct ProcessToolTests {
         }
         #expect(final.structuredContent?["running"] == false)
         #expect(final.structuredContent?["exit_code"] == 0)
+        // The gauge follows the session's end (set right after it is recorded).
+        for _ in 0..<50 where !harness.metricsText.contains("switchboard_tool_processes_running 0") { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(harness.metricsText.contains("switchboard_tool_processes_running 0"))
         #expect(final.structuredContent?["lines"] == ["echo:last", "bye"])
         let everything = await harness.call("read_process_output", ["pid": .int(pid), "offset": 1, "length": 2])
         #expect(everything.structuredContent?["lines"] == ["echo:hello", "echo:last"])

@@ -13,16 +13,11 @@ final class ToolMetrics: Sendable {
     private let series = Mutex<[String: Series]>([:])
     private let counters = Mutex<[String: Counter]>([:])
     private let running: Gauge
-    private let spawn: DurationHistogram
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
         running = registry.makeGauge(
             descriptor: .init(namespace: "switchboard", subsystem: "tool", metricName: "processes_running", unitName: "", helpText: "Background processes (start_process) running on this replica")
-        )
-        spawn = registry.makeDurationHistogram(
-            descriptor: .init(namespace: "switchboard", subsystem: "tool", metricName: "spawn_duration", unitName: "seconds", helpText: "Time from the policy decision to a running child process"),
-            buckets: ServiceMetrics.latencyBuckets
         )
     }
 
@@ -69,10 +64,6 @@ final class ToolMetrics: Sendable {
 
     func processesRunning(_ count: Int) {
         running.set(Int64(count))
-    }
-
-    func spawned(after duration: Duration) {
-        spawn.record(duration)
     }
 
     private func counter(_ name: String, help: String, labels: [(String, String)]) -> Counter {
