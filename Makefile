@@ -7,7 +7,7 @@ PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench clean
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis bench-tools clean
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -58,9 +58,19 @@ python-test: venv
 
 test: swift-test python-test
 
-bench: release
+bench: bench-redis bench-tools
+
+# Redis client vs redis-benchmark, and tools/call latency with and without the cache (docs/benchmarks.md).
+bench-redis: test-deps
+	swift build -c release
+	@mkdir -p bench-results
+	.build/release/RedisBench --bin .build/release | tee bench-results/redis.md
+
+# Tool-service framework overhead, search_files vs ripgrep/grep, execute_command spawn latency (docs/benchmarks.md).
+bench-tools: release
 	$(call apt_install,ripgrep)
-	.build/release/ToolBench
+	@mkdir -p bench-results
+	.build/release/ToolBench | tee bench-results/tools.md
 
 clean:
 	rm -rf .build $(VENV) .switchboard

@@ -5,7 +5,7 @@ import SwitchboardCore
 /// Composes the gateway from its configuration.
 func buildApplication(_ environment: ServiceEnvironment) async throws -> some ApplicationProtocol {
     let parts = try GatewayParts(environment)
-    return environment.makeApplication(router: buildRouter(environment, parts: parts), services: [parts.telemetry])
+    return environment.makeApplication(router: buildRouter(environment, parts: parts), services: [parts.telemetry] + parts.state.services)
 }
 
 /// The gateway's collaborators, built once from configuration.
@@ -14,6 +14,8 @@ struct GatewayParts: Sendable {
     let telemetry: TelemetryReporter
     let authenticator: any ClientAuthenticator
     let server: MCPServer
+    /// Result cache, rate limits and shared state (Redis or in-process).
+    let state: GatewayState
 
     init(_ environment: ServiceEnvironment, authenticator: (any ClientAuthenticator)? = nil) throws {
         let configuration = environment.configuration
@@ -22,7 +24,8 @@ struct GatewayParts: Sendable {
         let learn = configuration.optional(.learnURL).map { environment.client(for: $0, timeout: .seconds(5)) }
         telemetry = TelemetryReporter(client: learn, logger: environment.logger)
         self.authenticator = try authenticator ?? APIKeyAuthenticator(configuration: configuration.list(.apiKeys))
-        server = MCPServer(backends: backends, telemetry: telemetry, toolTimeout: timeout)
+        state = try GatewayState(configuration: configuration, backends: backends, registry: environment.metrics.registry, logger: environment.logger)
+        server = MCPServer(backends: backends, telemetry: telemetry, toolTimeout: timeout, limits: state.limits, cache: state.cache)
         if configuration.list(.apiKeys).isEmpty && authenticator == nil {
             environment.logger.warning("no API keys configured (SWITCHBOARD_API_KEYS): every MCP request will get 401")
         }
@@ -46,7 +49,7 @@ func buildRouter(_ environment: ServiceEnvironment, parts: GatewayParts) -> Rout
             let stats = parts.telemetry.statistics
             return DependencyStatus(name: "learn", state: .up, required: false, detail: "telemetry sent \(stats.sent), dropped \(stats.dropped), failed \(stats.failed)")
         },
-    ]
+    ] + parts.state.readinessChecks
     let router = environment.makeRouter(checks: checks)
     MCPController(server: parts.server, authenticator: parts.authenticator, maxBodySize: environment.configuration.bytes(.maxBodySize))
         .addRoutes(to: router)

@@ -10,6 +10,8 @@ struct MCPServer: Sendable {
     let backends: ToolBackends
     let telemetry: TelemetryReporter
     let toolTimeout: Duration
+    let limits: RateLimits
+    let cache: ToolResultCache
 
     /// Answers one request with the complete JSON-RPC response.
     func handle(_ message: JSONRPCMessage, principal: String) async -> [UInt8] {
@@ -96,22 +98,36 @@ struct MCPServer: Sendable {
         }
         let shape = CallEvent.shape(of: try? JSONParser.parse(Array(arguments)))
         do {
-            let outcome = try await backends.call(tool, arguments: arguments, principal: principal, timeout: toolTimeout)
-            report(tool: name, principal: principal, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape)
+            // Rate limit → cache lookup (single-flight) → backends → store/invalidate.
+            try await limits.admit(principal: principal, tool: tool)
+            let bypass = CacheMeta.requestsBypass(members.last(where: { $0.key == "_meta" }).map { message.body[$0.range] })
+            let served = try await cache.serve(tool: tool, arguments: arguments, principal: principal, bypass: bypass) { [arguments] in
+                try await backends.call(tool, arguments: arguments, principal: principal, timeout: toolTimeout)
+            }
+            let outcome = served.outcome
+            report(
+                tool: name, principal: principal, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape,
+                cacheHit: served.status == .hit
+            )
             return outcome.result
-        } catch {
+        } catch let denial as RateLimitDenial {
+            report(tool: name, principal: principal, backend: "", start: start, outcome: .limited, shape: shape)
+            throw denial.jsonRPCError
+        } catch let error as ToolRoutingError {
             report(tool: name, principal: principal, backend: "", start: start, outcome: .error, shape: shape)
             if error.kind == .unknownTool { throw JSONRPCError(.invalidParams, error.message) }
             return ToolResultText.error(error.message)
         }
     }
 
-    private func report(tool: String, principal: String, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String]) {
+    private func report(
+        tool: String, principal: String, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String], cacheHit: Bool = false
+    ) {
         let elapsed = ContinuousClock.now - start
         telemetry.record(
             CallEvent(
                 timestamp: Date().timeIntervalSince1970, tool: tool, principal: principal, backend: backend,
-                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, argumentShape: shape
+                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape
             )
         )
     }
