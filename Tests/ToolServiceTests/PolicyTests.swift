@@ -33,6 +33,17 @@ struct PolicyTests {
         }
     }
 
+    @Test func relativeRootsStartAtTheCurrentDirectory() throws {
+        let directory = TestEnvironment.temporaryDirectory("switchboard-relative-root").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The same directory written relative to wherever the tests run.
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + directory.dropFirst()
+        let root = try WorkspaceRoot(path: relative, writable: true)
+        #expect(root.path == CommandPolicy.realPath(directory))
+    }
+
     @Test func policyFilesAreValidatedWithThePathOfTheBadKey() throws {
         let cases: [(JSONValue, String)] = [
             (["commands": ["shel": true]], "test.json: policy.commands.shel: is not allowed here (additionalProperties)"),

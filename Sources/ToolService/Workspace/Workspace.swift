@@ -13,8 +13,10 @@ final class WorkspaceRoot: Sendable {
     /// `O_PATH | O_DIRECTORY` descriptor of the root.
     let descriptor: Int32
 
+    /// A relative `configuredPath` (the default `SWITCHBOARD_WORKSPACE` is `.`) starts at the current directory.
     init(path configuredPath: String, writable: Bool) throws(PolicyError) {
-        let configured = Workspace.normalize(configuredPath)
+        let absolute = configuredPath.hasPrefix("/") ? configuredPath : FileManager.default.currentDirectoryPath + "/" + configuredPath
+        let configured = Workspace.normalize(absolute)
         guard let real = realpath(configured, nil) else {
             throw PolicyError("root \(configuredPath): \(String(cString: strerror(errno)))")
         }
