@@ -7,7 +7,7 @@ PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis bench-tools clean
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis bench-tools clean compose-schema
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -71,6 +71,15 @@ bench-tools: release
 	$(call apt_install,ripgrep)
 	@mkdir -p bench-results
 	.build/release/ToolBench | tee bench-results/tools.md
+
+# The compose schema compiled into `switchboard` (a test checks the two are equal).
+COMPOSE_SCHEMA_SWIFT := Sources/Supervisor/Compose/ComposeSpecSchema.swift
+compose-schema:
+	@{ echo '// Generated from compose/compose-spec.json by `make compose-schema`; do not edit.'; \
+	  echo '// ComposeSchemaTests checks that it equals the vendored file.'; echo; \
+	  echo '/// The official compose specification schema (draft-07), compiled into the binary.'; \
+	  echo 'enum ComposeSpecSchema {'; echo '    static let text = ##"""'; \
+	  cat compose/compose-spec.json; echo '"""##'; echo '}'; } > $(COMPOSE_SCHEMA_SWIFT)
 
 clean:
 	rm -rf .build $(VENV) .switchboard

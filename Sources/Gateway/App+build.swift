@@ -20,7 +20,7 @@ struct GatewayParts: Sendable {
     init(_ environment: ServiceEnvironment, authenticator: (any ClientAuthenticator)? = nil) throws {
         let configuration = environment.configuration
         let timeout = configuration.duration(.toolTimeout)
-        backends = ToolBackends(source: StaticReplicas(urls: configuration.list(.toolsURL))) { environment.client(for: $0, timeout: timeout) }
+        backends = ToolBackends(source: try makeReplicaSource(environment)) { environment.client(for: $0, timeout: timeout) }
         let learn = configuration.optional(.learnURL).map { environment.client(for: $0, timeout: .seconds(5)) }
         telemetry = TelemetryReporter(client: learn, logger: environment.logger)
         self.authenticator = try authenticator ?? APIKeyAuthenticator(configuration: configuration.list(.apiKeys))

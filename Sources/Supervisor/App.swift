@@ -9,7 +9,10 @@ struct Switchboard: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "Run the Switchboard suite locally from compose/docker-compose.yml.",
         version: ServiceIdentity.version,
-        subcommands: [UpCommand.self, DownCommand.self, PsCommand.self, ConfigCommand.self, ProbeCommand.self]
+        subcommands: [
+            UpCommand.self, DownCommand.self, PsCommand.self, TopCommand.self, LogsCommand.self, ScaleCommand.self, UpdateCommand.self,
+            RollbackCommand.self, ConfigCommand.self, ProbeCommand.self,
+        ]
     )
 }
 
@@ -40,6 +43,15 @@ struct StackOptions: ParsableArguments {
         } catch {
             throw ValidationError(error.description)
         }
+    }
+
+    /// The client of the running supervisor; a clear error when none runs.
+    func requireClient() throws -> ControlClient {
+        guard state.runningSupervisor() != nil else {
+            Output().error("not running (no live supervisor in \(state.path))")
+            throw ExitCode(1)
+        }
+        return try controlClient()
     }
 
     func controlClient() throws -> ControlClient {

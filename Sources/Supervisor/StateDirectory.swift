@@ -93,7 +93,8 @@ enum ProcessTable {
         return entries.compactMap { pid_t($0) }.filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 3 && pid_t(fields[3]) == group && isAlive(pid)
+            // After "(comm)": state, ppid, pgrp.
+            return fields.count > 2 && pid_t(fields[2]) == group && isAlive(pid)
         }
     }
 }

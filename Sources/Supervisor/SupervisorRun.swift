@@ -45,33 +45,46 @@ struct SupervisorRun {
             let width = project.services.map { $0.name.count + 3 }.max() ?? 10
             var logger = Logger(label: "switchboard")
             logger.logLevel = Logger.Level(rawValue: environment["SWITCHBOARD_LOG_LEVEL"] ?? "info") ?? .info
-            let settings = StackSettings(
+            let control = controlEnvironment(secret: secret, logger: logger)
+            var settings = StackSettings(
                 binDirectory: Self.binDirectory, stateDirectory: state.path, workingDirectory: FileManager.default.currentDirectoryPath,
                 serviceSecret: secret, baseEnvironment: Self.baseEnvironment(environment), console: foreground ? Console(nameWidth: width) : nil
             )
+            settings.composePath = composePath
+            settings.composeVariables = variables
+            settings.cgroups = await BlockingIO.run { CgroupHierarchy.detect() }
+            settings.metrics = SupervisorMetrics(registry: control.metrics.registry)
             let stack = Stack(project: project, settings: settings, logger: logger)
-            try await stack.prepare()
+            do {
+                try await stack.prepare()
+            } catch {
+                settings.cgroups.remove()
+                throw error
+            }
             state.writePid()
             defer { state.removePid() }
-            return await serve(stack: stack, secret: secret, apiKeySource: apiKey.source, logger: logger, output: output)
+            return await serve(stack: stack, control: control, apiKeySource: apiKey.source, output: output)
         } catch {
             output.error("\(error)")
             return 1
         }
     }
 
-    private func serve(stack: Stack, secret: String, apiKeySource: String, logger: Logger, output: Output) async -> Int32 {
-        let stop = StopSignal()
+    /// The control API's service environment; its HTTP server logs only problems, the supervisor speaks for itself.
+    private func controlEnvironment(secret: String, logger: Logger) -> ServiceEnvironment {
         let configuration = try! ServiceConfiguration(
             keys: ConfigKey.common(port: controlPort), environment: ["SWITCHBOARD_SERVICE_SECRET": secret, "SWITCHBOARD_PORT": String(controlPort)], arguments: []
         )
-        // The control API's own HTTP server logs only problems; the supervisor speaks for itself.
         var quiet = logger
         quiet.logLevel = max(.warning, logger.logLevel)
-        let environment = ServiceEnvironment(service: "supervisor", configuration: configuration, logger: quiet)
+        return ServiceEnvironment(service: "supervisor", configuration: configuration, logger: quiet)
+    }
+
+    private func serve(stack: Stack, control environment: ServiceEnvironment, apiKeySource: String, output: Output) async -> Int32 {
+        let stop = StopSignal()
         let router = environment.makeRouter(checks: [])
         ControlController(stack: stack, requestShutdown: { stop.fire() }).addRoutes(to: environment.internalAPI(on: router))
-        let group = ServiceGroup(configuration: .init(services: [environment.makeApplication(router: router)], logger: quiet))
+        let group = ServiceGroup(configuration: .init(services: [environment.makeApplication(router: router)], logger: environment.logger))
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let signalWatcher = Task {
             for await _ in signals { stop.fire() }

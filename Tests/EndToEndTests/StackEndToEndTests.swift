@@ -19,10 +19,12 @@ struct StackEndToEndTests {
             let ps = try await stack.run(["ps"])
             #expect(ps.code == 0)
             let rows = ps.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-            #expect(rows.contains { $0.first == "tools" && $0[1] == "2" && $0[5] == "healthy" })
-            let running = rows.filter { $0.count > 5 && $0[4] == "running" }
+            #expect(rows.contains { $0.count > 6 && $0.first == "tools" && $0[1] == "2" && $0[6] == "healthy" })
+            // SERVICE REPLICA TASK PID PORT STATE HEALTH …
+            let running = rows.filter { $0.count > 6 && $0[5] == "running" }
             #expect(running.count >= 6)
-            #expect(running.allSatisfy { $0[5] == "healthy" }, "\(ps.stdout)")
+            #expect(running.allSatisfy { $0[6] == "healthy" }, "\(ps.stdout)")
+            #expect(rows.contains { $0.count > 1 && $0.first == "tools" && $0[1] == "2/2" }, "\(ps.stdout)")
             // The gateway was pointed at that redis-server.
             let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.gatewayPort)/ready"), timeout: .seconds(10))
             let readiness = try JSONParser.parse(try await ready.body.collect(upTo: 1 << 20))

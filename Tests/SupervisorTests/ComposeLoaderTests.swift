@@ -24,7 +24,9 @@ struct ComposeLoaderTests {
         #expect(tools.healthcheck?.test == .exec(["ToolService", "healthcheck"]))
         #expect(tools.healthcheck?.startInterval == .seconds(1))
         #expect(tools.resources.memory == 2 << 30)
-        #expect(tools.resources.cpus == 2.0)
+        #expect(tools.resources.nanoCPUs == 2_000_000_000)
+        #expect(tools.autoscale?.maxReplicas == 6)
+        #expect(tools.autoscale?.targets == [.cpuUtilization(70), .metric(name: AutoscaleSpec.inFlightMetric, average: 8)])
         #expect(tools.updateConfig.order == .startFirst)
         #expect(tools.stopGracePeriod == .seconds(10))
         // Merge keys bring the common environment in.
@@ -53,14 +55,14 @@ struct ComposeLoaderTests {
     }
 
     @Test(arguments: [
-        ("services:\n  a:\n    image: x\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: 30\n", "services.a.healthcheck.interval: '30' is not a duration"),
-        ("services:\n  a:\n    image: x\n    replicas: 2\n", "services.a.replicas: unknown key"),
+        ("services:\n  a:\n    image: x\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n      interval: '30'\n", "services.a.healthcheck.interval: '30' is not a duration"),
+        ("services:\n  a:\n    image: x\n    logging: {options: {max-size: lots}}\n", "services.a.logging.options.max-size: 'lots' is not a size"),
         ("services:\n  a:\n    image: x\n    deploy:\n      replicas: many\n", "services.a.deploy.replicas: expected an integer"),
         ("services:\n  a:\n    depends_on: [b]\n  b:\n    depends_on: [a]\n", "dependency cycle"),
         ("services:\n  a:\n    depends_on: [c]\n", "services.a.depends_on: unknown service 'c'"),
         ("services:\n  a:\n    deploy:\n      resources:\n        limits:\n          memory: lots\n", "services.a.deploy.resources.limits.memory: 'lots' is not a byte size"),
-        ("services:\n  a:\n    deploy:\n      update_config:\n        order: random\n", "services.a.deploy.update_config.order: 'random' is not one of stop-first, start-first"),
-        ("services: [1, 2]\n", "services: must be a mapping"),
+        ("services:\n  a:\n    deploy:\n      update_config:\n        failure_action: explode\n", "services.a.deploy.update_config.failure_action: 'explode' is not one of pause, continue, rollback"),
+        ("services: [1, 2]\n", "services: expected object, got array"),
         ("services:\n  a: {image: x\n", "not valid YAML"),
         ("services:\n  a:\n    ports: [\"80:http\"]\n", "services.a.ports[0]: 'http' is not a port number"),
         ("services:\n  a:\n    x-switchboard: {port: 80}\n", "services.a.x-switchboard.command: missing"),
@@ -114,6 +116,16 @@ struct ComposeLoaderTests {
         #expect(b.stopSignal == SIGINT)
         #expect(b.stopGracePeriod == .seconds(60))
         #expect(b.restartPolicy == .init(condition: .any, delay: .seconds(5), maxAttempts: 0, window: .zero))
+    }
+
+    @Test func logRotationReadsDockersJSONFileOptions() throws {
+        let project = try ComposeLoader.parse("services:\n  a:\n    image: x\n    logging: {driver: json-file, options: {max-size: 10m, max-file: '3'}}\n", variables: [:])
+        // go-units FromHumanSize: decimal units.
+        #expect(project["a"]?.logRotation == .init(maxSize: 10_000_000, maxFiles: 3))
+        #expect(ComposeLoader.decimalSize("1.5k") == 1500)
+        #expect(ComposeLoader.decimalSize("2 MiB") == 2_000_000)
+        #expect(ComposeLoader.decimalSize("12") == 12)
+        #expect(ComposeLoader.decimalSize("-1m") == nil)
     }
 
     @Test func serviceURLsAreRewrittenToLocalReplicas() async throws {

@@ -49,6 +49,15 @@ extension ConfigKey {
         "SWITCHBOARD_TOOL_TIMEOUT", default: "120s", .duration, "Longest a tools/call may take at the gateway"
     )
 
+    public static let toolsDiscovery = ConfigKey(
+        "SWITCHBOARD_TOOLS_DISCOVERY", default: "auto", .choice(["auto", "static", "supervisor", "dns"]),
+        "How the gateway finds tool-service replicas: static (SWITCHBOARD_TOOLS_URL), supervisor (healthy replicas from its control API, drained before they stop), dns (tasks.<service> under Docker Swarm); auto is supervisor when SWITCHBOARD_SUPERVISOR_URL is set, else static"
+    )
+    public static let toolsService = ConfigKey(
+        "SWITCHBOARD_TOOLS_SERVICE", default: "tools", .nonEmpty,
+        "The tool service's name: asked of the supervisor, or resolved as tasks.<name> (port and scheme from SWITCHBOARD_TOOLS_URL)"
+    )
+
     public static let redisURL = ConfigKey(
         "SWITCHBOARD_REDIS_URL", default: "", .string,
         "Redis for the result cache, rate limits and shared state: redis://[user:password@]host:port/db or unix:///path/redis.sock (empty: all in-process)",
@@ -91,8 +100,9 @@ extension ConfigKey {
 
     public static var gateway: [ConfigKey] {
         common(port: 8080) + [
-            .toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout, .workspace, .redisURL, .redisPool, .redisTimeout,
-            .cacheTTL, .cacheTools, .cacheMaxResult, .cacheMemory, .cacheWarm, .rateLimits, .rateLimitOutage,
+            .toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout, .toolsDiscovery, .toolsService, .supervisorURL, .workspace,
+            .redisURL, .redisPool, .redisTimeout, .cacheTTL, .cacheTools, .cacheMaxResult, .cacheMemory, .cacheWarm, .rateLimits,
+            .rateLimitOutage,
         ]
     }
 
@@ -131,7 +141,7 @@ extension ConfigKey {
     // MARK: Metrics service
 
     public static let supervisorURL = ConfigKey(
-        "SWITCHBOARD_SUPERVISOR_URL", default: "", .string, "Supervisor control API to discover replicas from (empty: use SWITCHBOARD_SCRAPE_TARGETS)"
+        "SWITCHBOARD_SUPERVISOR_URL", default: "", .string, "Supervisor control API to discover replicas from (metrics: empty uses SWITCHBOARD_SCRAPE_TARGETS; gateway: see SWITCHBOARD_TOOLS_DISCOVERY)"
     )
     public static let scrapeTargets = ConfigKey(
         "SWITCHBOARD_SCRAPE_TARGETS", default: "", .list, "Static scrape targets as service=host:port entries"

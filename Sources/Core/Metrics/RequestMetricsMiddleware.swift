@@ -12,6 +12,8 @@ public struct RequestMetricsMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        metrics.requestStarted()
+        defer { metrics.requestEnded() }
         do {
             let response = try await next(request, context)
             metrics.recordRequest(

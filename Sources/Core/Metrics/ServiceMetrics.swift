@@ -28,17 +28,29 @@ public final class ServiceMetrics: Sendable {
         let isError: Bool
     }
 
+    /// Requests being served now, until their response head (`switchboard_http_requests_in_flight`):
+    /// the load the supervisor's autoscaler reads for `x-autoscale.in_flight`.
+    private let inFlight: Gauge
+
     private let routes = Mutex<[RouteKey: RouteSeries]>([:])
     private let lastCPUSeconds = Mutex<Double>(0)
 
     public init(service: String, version: String, replica: Int = 1) {
         self.service = service
         registry = PrometheusCollectorRegistry()
+        inFlight = registry.makeGauge(
+            descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "requests_in_flight", unitName: "", helpText: "HTTP requests being served now")
+        )
         registry.makeGauge(
             descriptor: .init(namespace: "switchboard", metricName: "build_info", unitName: "", helpText: "Build information; always 1"),
             labels: [("service", service), ("version", version), ("replica", String(replica))]
         ).set(Int64(1))
     }
+
+    /// A request started (counted in flight until ``requestEnded()``).
+    public func requestStarted() { inFlight.increment() }
+
+    public func requestEnded() { inFlight.decrement() }
 
     /// Records one HTTP request. `route` is the route template, never the raw path.
     public func recordRequest(route: String, method: String, status: Int, duration: Duration) {

@@ -24,6 +24,7 @@ enum ComposeLoader {
         let raw = try YAMLDocument.parse(text)
         guard case .object = raw else { throw ComposeError(path: "", message: "the top level must be a mapping") }
         let document = try Interpolation(variables: variables).apply(to: raw)
+        try validate(document)
         guard let servicesValue = document["services"] else { throw ComposeError(path: "services", message: "missing: a compose file needs services") }
         guard case .object(let members) = servicesValue else { throw ComposeError(path: "services", message: "must be a mapping of service names") }
         var services: [ComposeService] = []
@@ -55,18 +56,31 @@ enum ComposeLoader {
 
     // MARK: Services
 
-    private static let knownServiceKeys: Set<String> = [
-        "image", "build", "command", "entrypoint", "environment", "env_file", "ports", "expose", "depends_on", "healthcheck", "deploy",
-        "scale", "stop_signal", "stop_grace_period", "restart", "networks", "volumes", "labels", "container_name", "hostname", "user",
-        "working_dir", "init", "read_only", "cap_add", "cap_drop", "security_opt", "ulimits", "logging", "secrets", "configs", "tmpfs",
-        "extra_hosts", "dns", "profiles", "platform", "pull_policy", "tty", "stdin_open", "memswap_limit", "mem_limit", "cpus", "pids_limit",
-    ]
+    /// The compose specification's schema, compiled once.
+    private static let schema: Result<JSONSchema, ComposeError> = {
+        do {
+            return .success(try JSONSchema(JSONParser.parse(ComposeSpecSchema.text)))
+        } catch {
+            return .failure(ComposeError(path: "", message: "the built-in compose schema does not compile: \(error)"))
+        }
+    }()
+
+    /// Checks the interpolated document against the compose specification (as compose-go does),
+    /// reporting the first violation at the path of the bad key.
+    static func validate(_ document: JSONValue) throws(ComposeError) {
+        let violations = try schema.get().validate(document)
+        guard let first = violations.first else { return }
+        let more = violations.count > 1 ? " (and \(violations.count - 1) more problem\(violations.count > 2 ? "s" : ""))" : ""
+        switch first.keyword {
+        case "additionalProperties":
+            throw ComposeError(path: first.path, message: "unknown key: the compose specification does not allow it here\(more)")
+        default:
+            throw ComposeError(path: first.path, message: "\(first.message) (compose specification: \(first.keyword))\(more)")
+        }
+    }
 
     private static func service(name: String, _ value: JSONValue, path: String) throws(ComposeError) -> ComposeService {
-        guard case .object(let members) = value else { throw ComposeError(path: path, message: "must be a mapping") }
-        for (key, _) in members where !key.hasPrefix("x-") && !knownServiceKeys.contains(key) {
-            throw ComposeError(path: "\(path).\(key)", message: "unknown key")
-        }
+        guard case .object = value else { throw ComposeError(path: path, message: "must be a mapping") }
         var service = ComposeService(name: name)
         service.image = try value["image"].map { v throws(ComposeError) in try string(v, path: "\(path).image") }
         if let command = value["command"] { service.command = try commandLine(command, path: "\(path).command") }
@@ -79,6 +93,11 @@ enum ComposeLoader {
         if let deploy = value["deploy"] { try self.deploy(deploy, into: &service, path: "\(path).deploy") }
         if let scale = value["scale"] { service.replicas = try integer(scale, path: "\(path).scale", range: 0...1000) }
         if let local = value["x-switchboard"] { service.local = try localRun(local, path: "\(path).x-switchboard") }
+        if let autoscale = value["x-autoscale"] { service.autoscale = try AutoscaleSpec.parse(autoscale, path: "\(path).x-autoscale") }
+        if let swap = value["memswap_limit"] {
+            service.resources.memorySwap = try swap.intValue == -1 || swap.stringValue == "-1" ? -1 : byteSize(swap, path: "\(path).memswap_limit")
+        }
+        if let options = value["logging"]?["options"] { service.logRotation = try logRotation(options, path: "\(path).logging.options") }
         switch service.local?.healthcheck {
         case .replaced(let test)?:
             var check = service.healthcheck ?? ComposeService.Healthcheck(test: test)
@@ -89,7 +108,6 @@ enum ComposeLoader {
         default:
             break
         }
-        service.autoscale = value["x-autoscale"]
         return service
     }
 
@@ -99,10 +117,10 @@ enum ComposeLoader {
         if let resources = value["resources"] {
             let limits = resources["limits"]
             let reservations = resources["reservations"]
-            if let cpus = limits?["cpus"] { service.resources.cpus = try self.cpus(cpus, path: "\(path).resources.limits.cpus") }
+            if let cpus = limits?["cpus"] { service.resources.nanoCPUs = try nanoCPUs(cpus, path: "\(path).resources.limits.cpus") }
             if let memory = limits?["memory"] { service.resources.memory = try byteSize(memory, path: "\(path).resources.limits.memory") }
             if let pids = limits?["pids"] { service.resources.pids = Int64(try integer(pids, path: "\(path).resources.limits.pids", range: -1...Int(Int32.max))) }
-            if let cpus = reservations?["cpus"] { service.resources.reservedCPUs = try self.cpus(cpus, path: "\(path).resources.reservations.cpus") }
+            if let cpus = reservations?["cpus"] { service.resources.reservedNanoCPUs = try nanoCPUs(cpus, path: "\(path).resources.reservations.cpus") }
             if let memory = reservations?["memory"] { service.resources.reservedMemory = try byteSize(memory, path: "\(path).resources.reservations.memory") }
         }
         if let policy = value["restart_policy"] {
@@ -338,10 +356,53 @@ enum ComposeLoader {
         return parsed
     }
 
-    static func cpus(_ value: JSONValue, path: String) throws(ComposeError) -> Double {
-        let number = value.doubleValue ?? value.stringValue.flatMap { Double($0) }
-        guard let number, number > 0 else { throw ComposeError(path: path, message: "expected a positive number of CPUs such as 0.5") }
-        return number
+    /// docker/cli `ParseCPUs`: the decimal number of CPUs as NanoCPUs, exactly; more than nine decimals
+    /// is "too precise".
+    static func nanoCPUs(_ value: JSONValue, path: String) throws(ComposeError) -> Int64 {
+        let text: String
+        switch value {
+        case .int(let number): text = String(number)
+        case .double(let number): text = "\(number)"
+        default: text = try string(value, path: path).trimmingCharacters(in: .whitespaces)
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = Int64(parts[0].isEmpty ? "0" : String(parts[0])), whole >= 0, whole < 1_000_000,
+            parts.count == 1 || (parts[1].allSatisfy(\.isNumber) && !(parts[0].isEmpty && parts[1].isEmpty))
+        else {
+            throw ComposeError(path: path, message: "'\(text)' is not a number of CPUs such as 0.5")
+        }
+        var fraction = parts.count == 2 ? String(parts[1]) : ""
+        while fraction.count > 9, fraction.hasSuffix("0") { fraction.removeLast() }
+        guard fraction.count <= 9 else { throw ComposeError(path: path, message: "'\(text)': value is too precise (at most nine decimals)") }
+        let nano = whole * 1_000_000_000 + (Int64(fraction.padding(toLength: 9, withPad: "0", startingAt: 0)) ?? 0)
+        guard nano > 0 else { throw ComposeError(path: path, message: "expected a positive number of CPUs such as 0.5") }
+        return nano
+    }
+
+    /// `logging.options` `max-size` (docker/go-units `FromHumanSize`: decimal units, 10m = 10000000) and
+    /// `max-file`, as Docker's json-file driver reads them.
+    /// docker/go-units `FromHumanSize`: `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`, SI multiples.
+    static func decimalSize(_ text: String) -> Int64? {
+        guard let match = text.wholeMatch(of: /(\d+(?:\.\d+)?) ?([kKmMgGtTpP])?[iI]?[bB]?/), let number = Double(match.1) else { return nil }
+        let exponents: [Character: Double] = ["k": 3, "m": 6, "g": 9, "t": 12, "p": 15]
+        let multiplier = match.2.flatMap { exponents[Character($0.lowercased())] }.map { pow(10, $0) } ?? 1
+        let value = number * multiplier
+        return value < 9.2e18 ? Int64(value) : nil
+    }
+
+    private static func logRotation(_ options: JSONValue, path: String) throws(ComposeError) -> ComposeService.LogRotation {
+        var rotation = ComposeService.LogRotation()
+        if let size = options["max-size"] {
+            let text = try string(size, path: "\(path).max-size")
+            guard let bytes = decimalSize(text), bytes > 0 else {
+                throw ComposeError(path: "\(path).max-size", message: "'\(text)' is not a size such as 10m (decimal units, as Docker's json-file driver)")
+            }
+            rotation.maxSize = bytes
+        }
+        if let files = options["max-file"] {
+            rotation.maxFiles = try integer(files, path: "\(path).max-file", range: 1...1000)
+        }
+        return rotation
     }
 
     static func signal(_ value: JSONValue, path: String) throws(ComposeError) -> Int32 {

@@ -68,12 +68,31 @@ struct ComposeService: Sendable {
         var order: Order = .stopFirst
     }
 
+    /// `deploy.resources` plus the service-level `memswap_limit`, in Docker engine units.
     struct Resources: Sendable, Equatable {
-        var cpus: Double?
+        /// `limits.cpus` as the engine's NanoCPUs (cpus × 10⁹, exact as docker/cli `ParseCPUs`).
+        var nanoCPUs: Int64?
+        /// `limits.memory` in bytes.
         var memory: Int64?
+        /// `limits.pids`; 0 or less means unlimited (the engine's PidsLimit).
         var pids: Int64?
-        var reservedCPUs: Double?
+        /// `reservations.cpus` as NanoCPUs: Swarm schedules with it, the engine sets nothing.
+        var reservedNanoCPUs: Int64?
+        /// `reservations.memory` in bytes.
         var reservedMemory: Int64?
+        /// `memswap_limit`: memory plus swap in bytes, -1 for unlimited swap.
+        var memorySwap: Int64?
+
+        var cpus: Double? { nanoCPUs.map { Double($0) / 1e9 } }
+        var reservedCPUs: Double? { reservedNanoCPUs.map { Double($0) / 1e9 } }
+    }
+
+    /// Size-based rotation of the per-replica log file, from `logging.options` (`max-size`, `max-file`).
+    struct LogRotation: Sendable, Equatable {
+        /// Rotate when the file grows past this many bytes.
+        var maxSize: Int64 = 10_000_000
+        /// Files kept, the current one included (`name.log`, `name.log.1`, …).
+        var maxFiles = 2
     }
 
     /// `x-switchboard`: how the supervisor runs this service as a local process.
@@ -111,9 +130,10 @@ struct ComposeService: Sendable {
     var rollbackConfig = UpdateConfig()
     var stopSignal: Int32 = SIGTERM
     var stopGracePeriod: Duration = .seconds(10)
+    var logRotation = LogRotation()
     var local: LocalRun?
-    /// `x-autoscale`, kept for the autoscaler.
-    var autoscale: JSONValue?
+    /// `x-autoscale`: the autoscaler's settings for this service.
+    var autoscale: AutoscaleSpec?
 
     /// The port replica `slot` listens on locally.
     func localPort(slot: Int) -> Int? {

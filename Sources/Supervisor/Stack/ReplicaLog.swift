@@ -2,14 +2,14 @@ import Foundation
 import Synchronization
 import SwitchboardCore
 
-/// Where a replica's output goes: its own log file (rotated by size), the console with a
-/// `service.slot | ` prefix when the supervisor runs in the foreground, and a short in-memory tail
-/// used to explain failures.
+/// Where a replica slot's output goes: its own log file (rotated by size like Docker's json-file driver:
+/// `max-size`, `max-file`), the console with a `service.slot | ` prefix when the supervisor runs in the
+/// foreground, and a short in-memory tail used to explain failures.
 final class ReplicaLog: Sendable {
     let name: String
     let path: String
     private let console: Console?
-    private let maxBytes: Int64
+    private let rotation: ComposeService.LogRotation
     private let state = Mutex<State>(State())
 
     private struct State {
@@ -18,11 +18,11 @@ final class ReplicaLog: Sendable {
         var tail: [String] = []
     }
 
-    init(name: String, directory: String, console: Console?, maxBytes: Int64 = 10 << 20) {
+    init(name: String, directory: String, console: Console?, rotation: ComposeService.LogRotation = .init()) {
         self.name = name
         self.path = "\(directory)/\(name).log"
         self.console = console
-        self.maxBytes = maxBytes
+        self.rotation = rotation
     }
 
     /// Pumps a process's output until it ends.
@@ -48,7 +48,7 @@ final class ReplicaLog: Sendable {
             if state.handle == nil { open(&state) }
             state.handle?.write(data)
             state.size += Int64(data.count)
-            if state.size > maxBytes { rotate(&state) }
+            if state.size > rotation.maxSize { rotate(&state) }
         }
     }
 
@@ -80,13 +80,32 @@ final class ReplicaLog: Sendable {
         state.size = Int64((try? state.handle?.seekToEnd()) ?? 0)
     }
 
-    /// Keeps one previous file (`name.log.1`).
+    /// Keeps `max-file` files: `name.log.1` is the newest rotated one; with one file the log starts over.
     private func rotate(_ state: inout State) {
         try? state.handle?.close()
         state.handle = nil
-        try? FileManager.default.removeItem(atPath: path + ".1")
-        try? FileManager.default.moveItem(atPath: path, toPath: path + ".1")
+        let files = FileManager.default
+        try? files.removeItem(atPath: "\(path).\(max(1, rotation.maxFiles - 1))")
+        if rotation.maxFiles > 1 {
+            for index in stride(from: rotation.maxFiles - 2, through: 1, by: -1) {
+                try? files.moveItem(atPath: "\(path).\(index)", toPath: "\(path).\(index + 1)")
+            }
+            try? files.moveItem(atPath: path, toPath: path + ".1")
+        } else {
+            try? files.removeItem(atPath: path)
+        }
         open(&state)
+    }
+
+    /// The log files of a slot, oldest first.
+    static func files(path: String) -> [String] {
+        var rotated: [(Int, String)] = []
+        let directory = (path as NSString).deletingLastPathComponent
+        let base = (path as NSString).lastPathComponent
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where entry.hasPrefix(base + ".") {
+            if let index = Int(entry.dropFirst(base.count + 1)) { rotated.append((index, directory + "/" + entry)) }
+        }
+        return rotated.sorted { $0.0 > $1.0 }.map(\.1) + (FileManager.default.fileExists(atPath: path) ? [path] : [])
     }
 }
 

@@ -1,0 +1,80 @@
+import Foundation
+import SwitchboardCore
+import SwitchboardTestSupport
+import Testing
+
+@testable import Supervisor
+
+/// The autoscaler on real replicas: each is a Python HTTP server whose `/metrics` reports a queue depth the
+/// test writes (synthetic load); time is injected, so every step is the HPA formula's number.
+@Suite(.serialized)
+struct AutoscaleTests {
+    static let yaml = """
+        services:
+          queue:
+            x-switchboard:
+              command: [sh, -c, 'd="$DIR/load/$$SWITCHBOARD_REPLICA"; mkdir -p "$$d"; [ -e "$$d/metrics" ] || echo "queue_depth 0" > "$$d/metrics"; exec python3 -m http.server "$$SWITCHBOARD_PORT" --bind 127.0.0.1 --directory "$$d"']
+              port: $BASE
+            healthcheck:
+              test: ["CMD", "python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/metrics' % os.environ['SWITCHBOARD_PORT'], timeout=1)"]
+              interval: 1s
+              start_interval: 100ms
+              start_period: 10s
+            stop_grace_period: 1s
+            deploy: {replicas: 2}
+            x-autoscale:
+              min: 1
+              max: 5
+              metrics: [{name: queue_depth, target: 10}]
+              scale_down: {stabilization_window: 30s}
+        """
+
+    /// Sets the queue depth every replica slot reports.
+    private func load(_ harness: StackHarness, _ depth: Double) throws {
+        for slot in 1...5 {
+            let directory = harness.directory.appendingPathComponent("load/\(slot)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try "# TYPE queue_depth gauge\nqueue_depth{queue=\"a\"} \(depth / 2)\nqueue_depth{queue=\"b\"} \(depth / 2)\n"
+                .write(to: directory.appendingPathComponent("metrics"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    private func ready(_ harness: StackHarness, _ count: Int) async throws {
+        try await harness.waitUntil("\(count) ready replicas", timeout: .seconds(60)) { stack in
+            let tasks = await stack.replicas.filter { $0.key.service == "queue" && $0.desired == .running }
+            return tasks.count == count && tasks.allSatisfy(\.isReady)
+        }
+    }
+
+    @Test func syntheticLoadScalesByTheHPAFormula() async throws {
+        try await StackHarness.with(Self.yaml) { harness in
+            try load(harness, 30)
+            let t0 = ContinuousClock.now
+            // Two replicas at 30 against 10: ratio 3 → ceil(3 × 2) = 6; the up policies allow max(2 + 4, 2 × 2) = 6; max is 5.
+            let up = try #require(await harness.stack.autoscale("queue", now: t0))
+            #expect(up.metrics.first?.current == 30)
+            #expect(up.metrics.first?.proposal == 6)
+            #expect(up.desired == 5)
+            #expect(up.reason == "at max replicas")
+            try await ready(harness, 5)
+
+            // Load falls to 6 per replica: ceil(0.6 × 5) = 3, but the 30 s scale-down window still holds 6 → stay at 5.
+            try load(harness, 6)
+            let held = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(15)))
+            #expect(held.recommendation == 3)
+            #expect(held.desired == 5)
+            #expect(held.reason == "scale-down stabilized")
+
+            // Past the window only the 3 is left.
+            let down = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(46)))
+            #expect(down.desired == 3)
+            try await ready(harness, 3)
+            #expect(await harness.stack.occupiedSlots("queue") == [1, 2, 3])
+
+            // 9.5 per replica is within the 10 % tolerance of 10: nothing moves.
+            try load(harness, 9.5)
+            #expect(try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(61))).desired == 3)
+            #expect(await harness.stack.autoscaleDecisions("queue").map(\.desired) == [5, 5, 3, 3])
+        }
+    }
+}
