@@ -7,7 +7,7 @@ PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis eval clean compose-schema
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis bench-tools eval clean compose-schema
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -68,13 +68,19 @@ eval: deps
 	swift build -c $(EVAL_CONFIG) --product LearnEval
 	.build/$(EVAL_CONFIG)/LearnEval report --nab $(NAB_DIR) --output docs/learning.md
 
-bench: bench-redis
+bench: bench-redis bench-tools
 
 # Redis client vs redis-benchmark, and tools/call latency with and without the cache (docs/benchmarks.md).
 bench-redis: test-deps
 	swift build -c release
 	@mkdir -p bench-results
 	.build/release/RedisBench --bin .build/release | tee bench-results/redis.md
+
+# Tool-service framework overhead, search_files vs ripgrep/grep, execute_command spawn latency (docs/benchmarks.md).
+bench-tools: release
+	$(call apt_install,ripgrep)
+	@mkdir -p bench-results
+	.build/release/ToolBench | tee bench-results/tools.md
 
 # The compose schema compiled into `switchboard` (a test checks the two are equal).
 COMPOSE_SCHEMA_SWIFT := Sources/Supervisor/Compose/ComposeSpecSchema.swift

@@ -75,7 +75,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "Gateway", dependencies: serviceDependencies, swiftSettings: swiftSettings),
-        .executableTarget(name: "ToolService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "ToolService",
+            dependencies: serviceDependencies + [.product(name: "UnixSignals", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ToolBench",
+            dependencies: [
+                "SwitchboardCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ToolBench",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "LearnService", dependencies: serviceDependencies + ["Learning"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "LearnEval",

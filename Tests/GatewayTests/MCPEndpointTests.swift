@@ -17,8 +17,14 @@ struct MCPEndpointTests {
     /// Runs `body` with a gateway router test client whose tool service is live.
     func withGateway(toolsURL: String? = nil, maxBody: String = "4MiB", _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let toolsPort = TestEnvironment.freePorts(1)
-        let toolsEnvironment = try TestEnvironment.make(service: "tools", keys: ConfigKey.toolService, ["SWITCHBOARD_PORT": String(toolsPort)])
-        let toolsApp = toolsEnvironment.makeApplication(router: ToolService.buildRouter(toolsEnvironment, catalog: .standard(workspace: ".")))
+        let directory = TestEnvironment.temporaryDirectory("switchboard-gateway-tools")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("work"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let toolsEnvironment = try TestEnvironment.make(service: "tools", keys: ConfigKey.toolService, [
+            "SWITCHBOARD_PORT": String(toolsPort), "SWITCHBOARD_WORKSPACE": directory.appendingPathComponent("work").path,
+            "SWITCHBOARD_AUDIT_LOG": directory.appendingPathComponent("audit.jsonl").path,
+        ])
+        let toolsApp = toolsEnvironment.makeApplication(router: try ToolService.buildRouter(toolsEnvironment, catalog: .standard()))
         try await LiveService.with(toolsApp, port: toolsPort) {
             let environment = try TestEnvironment.make(service: "gateway", keys: ConfigKey.gateway, [
                 "SWITCHBOARD_TOOLS_URL": toolsURL ?? "http://127.0.0.1:\(toolsPort)",

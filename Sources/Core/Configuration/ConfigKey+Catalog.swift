@@ -109,11 +109,23 @@ extension ConfigKey {
     // MARK: Tool service
 
     public static let workspace = ConfigKey(
-        "SWITCHBOARD_WORKSPACE", default: ".", .nonEmpty, "Workspace root that file tools and commands are confined to"
+        "SWITCHBOARD_WORKSPACE", default: ".", .nonEmpty,
+        "Workspace root that file tools and commands are confined to when the policy file names no roots (never /)"
+    )
+    public static let policyFile = ConfigKey(
+        "SWITCHBOARD_POLICY_FILE", default: "", .string,
+        "Security policy (JSON, see docs/operations.md); reloaded on change and on SIGHUP; empty: the safe defaults"
+    )
+    public static let auditLog = ConfigKey(
+        "SWITCHBOARD_AUDIT_LOG", default: "~/.local/state/switchboard/tools-audit-{replica}.jsonl", .nonEmpty,
+        "Audit log of every tool call and denial (JSON lines; {replica} is replaced; must be outside the writable roots)"
+    )
+    public static let auditMaxSize = ConfigKey(
+        "SWITCHBOARD_AUDIT_MAX_SIZE", default: "10MiB", .byteSize, "Size at which the audit log is rotated (five files are kept)"
     )
 
     public static var toolService: [ConfigKey] {
-        common(port: 8081) + [.workspace]
+        common(port: 8081) + [.workspace, .policyFile, .auditLog, .auditMaxSize]
     }
 
     // MARK: Learn service

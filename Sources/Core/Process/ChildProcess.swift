@@ -70,6 +70,8 @@ public struct ProcessLaunch: Sendable {
     public var cgroupProcs: [String] = []
     /// A Landlock ruleset the child restricts itself with before exec.
     public var landlockRuleset: Int32?
+    /// Start the program without any capability, even when this process runs as root.
+    public var dropCapabilities = false
 
     public init(executable: String, arguments: [String] = [], environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.executable = executable
@@ -281,13 +283,14 @@ public final class ChildProcess: Sendable {
             options.rlimit_count = limitBuffer.count
             options.cgroup_extra = launch.cgroupProcs.isEmpty ? nil : UnsafeRawPointer(cgroups.pointer).assumingMemoryBound(to: UnsafePointer<CChar>?.self)
             options.landlock_ruleset_fd = launch.landlockRuleset ?? -1
+            options.drop_capabilities = launch.dropCapabilities ? 1 : 0
             return sb_spawn(&options, &pid, &step)
         }
         for fd in childEnds { close(fd) }
         if code != 0 {
             for fd in parentEnds { close(fd) }
             let steps = [1: "chdir", 2: "redirecting output", 3: "creating the process group", 4: "setting resource limits",
-                         5: "joining the cgroup", 6: "applying Landlock", 7: "exec", 8: "fork"]
+                         5: "joining the cgroup", 6: "applying Landlock", 7: "exec", 8: "fork", 9: "dropping capabilities"]
             return .failure(SpawnError(executable: launch.executable, step: steps[Int(step)] ?? "spawn", errno: code))
         }
         let stdinHandle = stdinParent.map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }

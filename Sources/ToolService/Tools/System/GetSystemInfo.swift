@@ -7,7 +7,7 @@ struct GetSystemInfo: Tool {
         name: "get_system_info",
         title: "System information",
         description: "Describe the machine the tools run on: host name, operating system, kernel, architecture, CPU count, total memory and uptime.",
-        inputSchema: ["type": "object", "properties": [:], "additionalProperties": false],
+        inputSchema: Schema.object([]),
         outputSchema: [
             "type": "object",
             "properties": [
@@ -25,6 +25,10 @@ struct GetSystemInfo: Tool {
     )
 
     func call(_ arguments: JSONValue, context: ToolContext) async throws -> ToolResult {
+        try await Blocking.run { .structured(Self.describe()) }
+    }
+
+    static func describe() -> JSONValue {
         var names = utsname()
         uname(&names)
         func field<T>(_ value: T) -> String {
@@ -39,7 +43,7 @@ struct GetSystemInfo: Tool {
             "memory_bytes": .int(Int64(ProcessInfo.processInfo.physicalMemory)),
             "uptime_seconds": .double(Self.uptime()),
         ]
-        return .structured(info)
+        return info
     }
 
     static func operatingSystem() -> String {
