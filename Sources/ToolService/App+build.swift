@@ -3,7 +3,9 @@ import SwitchboardCore
 
 /// Composes the tool service from its configuration.
 func buildApplication(_ environment: ServiceEnvironment) async throws -> some ApplicationProtocol {
-    let catalog = ToolCatalog.standard(workspace: environment.configuration.string(.workspace))
+    let catalog = ToolCatalog.standard(
+        workspace: environment.configuration.string(.workspace), conformanceFixtures: environment.configuration.bool(.conformanceFixtures)
+    )
     let router = buildRouter(environment, catalog: catalog)
     return environment.makeApplication(router: router)
 }

@@ -15,14 +15,14 @@ final class ToolMetrics: Sendable {
         self.registry = registry
     }
 
-    /// `outcome` is ok, error (tool reported isError) or denied (policy).
+    /// `outcome` is ok, error (tool reported isError), denied (policy) or cancelled (the caller went away or cancelled).
     func record(tool: String, outcome: String, duration: Duration) {
         let key = tool + "\u{0}" + outcome
         let entry = series.withLock { table -> Series in
             if let existing = table[key] { return existing }
             let created = Series(
                 calls: registry.makeCounter(
-                    descriptor: .init(namespace: "switchboard", subsystem: "tool", metricName: "calls", unitName: "total", helpText: "Tool calls by tool and outcome (ok, error, denied)"),
+                    descriptor: .init(namespace: "switchboard", subsystem: "tool", metricName: "calls", unitName: "total", helpText: "Tool calls by tool and outcome (ok, error, denied, cancelled)"),
                     labels: [("tool", tool), ("outcome", outcome)]
                 ),
                 duration: registry.makeDurationHistogram(

@@ -21,6 +21,8 @@ struct ToolDefinition: Sendable {
     /// Present when the result carries `structuredContent`.
     var outputSchema: JSONValue?
     var annotations: ToolAnnotations
+    /// Members of the tool's `_meta` (e.g. `io.switchboard/requiredClientCapabilities`).
+    var meta: [(key: String, value: JSONValue)] = []
 
     /// The MCP `Tool` object.
     var json: JSONValue {
@@ -43,6 +45,7 @@ struct ToolDefinition: Sendable {
                 ]
             )
         )
+        if !meta.isEmpty { members.append(("_meta", .object(meta))) }
         return .object(members)
     }
 }
@@ -79,12 +82,14 @@ struct ToolResult: Sendable {
     }
 }
 
-/// Who is calling and how to report progress.
+/// Who is calling and how to report progress and log lines.
 struct ToolContext: Sendable {
     let principal: String
     let requestID: String
     /// Reports progress; ignored when the caller did not ask for a stream.
     let progress: @Sendable (_ progress: Double, _ total: Double?, _ message: String?) async -> Void
+    /// Sends a log line to the caller (MCP `notifications/message`); ignored when the caller did not ask for a stream.
+    var log: @Sendable (_ level: ToolLogLevel, _ data: JSONValue) async -> Void = { _, _ in }
 
     static func detached(principal: String = "test") -> ToolContext {
         ToolContext(principal: principal, requestID: RequestID.generate(), progress: { _, _, _ in })

@@ -24,8 +24,8 @@ struct ToolCatalog: Sendable {
 
     var names: [String] { tools.keys.sorted() }
 
-    /// Every tool of the product.
-    static func standard(workspace: String) -> ToolCatalog {
-        ToolCatalog([GetSystemInfo()])
+    /// Every tool of the product; with `conformanceFixtures`, also the MCP conformance fixtures.
+    static func standard(workspace: String, conformanceFixtures: Bool = false) -> ToolCatalog {
+        ToolCatalog([GetSystemInfo()] + (conformanceFixtures ? ConformanceFixtures.tools : []))
     }
 }
