@@ -69,7 +69,9 @@ let package = Package(
             path: "Sources/Core",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "Gateway", dependencies: serviceDependencies, swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "Gateway", dependencies: serviceDependencies + [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "ToolService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "LearnService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "MetricsService", dependencies: serviceDependencies, path: "Sources/Metrics", swiftSettings: swiftSettings),
