@@ -6,8 +6,9 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
+BENCH_DEPS  := wrk python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench clean
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-gateway clean
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -58,8 +59,17 @@ python-test: venv
 
 test: swift-test python-test
 
-bench:
-	@echo "no benchmarks yet"
+bench: bench-gateway
+
+# Gateway benchmark: wrk on loopback against the release gateway, the tool service directly and the Python
+# SDK server, BENCH_SECONDS per load point (12 points); paste its output into docs/benchmarks.md.
+BENCH_SECONDS ?= 10
+bench-gateway: deps
+	$(call apt_install,$(BENCH_DEPS))
+	@$(MAKE) --no-print-directory $(PYTHON)
+	swift build -c release --product Gateway
+	swift build -c release --product ToolService
+	$(PYTHON) bench/gateway_bench.py $(abspath .build/release) $(abspath $(PYTHON)) --seconds $(BENCH_SECONDS)
 
 clean:
 	rm -rf .build $(VENV) .switchboard

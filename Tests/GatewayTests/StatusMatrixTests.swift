@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOHTTP1
 import SwitchboardCore
 import Testing
@@ -201,6 +203,17 @@ import Testing
             let tooLarge = try await stack.post(big)
             #expect(tooLarge.status == 413)
             #expect(tooLarge.json?["error"]?["message"]?.stringValue?.contains("1KiB") == true)
+            // Without a Content-Length (chunked) the body is refused once it passes the limit.
+            var chunked = HTTPClientRequest(url: stack.base + "/mcp")
+            chunked.method = .POST
+            for (name, value) in GatewayStack.handshakeHeaders() { chunked.headers.add(name: name, value: value) }
+            let (pieces, writer) = AsyncStream.makeStream(of: ByteBuffer.self)
+            writer.yield(ByteBuffer(string: String(big.prefix(2000))))
+            writer.yield(ByteBuffer(string: String(big.dropFirst(2000))))
+            writer.finish()
+            chunked.body = .stream(pieces, length: .unknown)
+            let response = try await stack.client.execute(chunked, timeout: .seconds(10))
+            #expect(response.status.code == 413)
         }
     }
 }

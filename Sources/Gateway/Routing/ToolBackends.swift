@@ -197,8 +197,9 @@ final class ToolBackends: Sendable {
                     .POST, ToolServiceAPI.callPath, body: body, principal: principal,
                     headers: [("Accept", ToolServiceAPI.streamMediaType), (ToolServiceAPI.callIDHeader, callID)], timeout: timeout
                 )
-                guard response.status == .ok else {
-                    let collected = try await response.body.collect(upTo: 1 << 20)
+                // An error, or a tool service that does not stream, answers with one JSON body.
+                guard response.status == .ok, response.headers.first(name: "Content-Type")?.hasPrefix(ToolServiceAPI.streamMediaType) == true else {
+                    let collected = try await response.body.collect(upTo: 64 << 20)
                     return try self.outcome(status: Int(response.status.code), body: Array(collected.readableBytesView), tool: tool, replica: replica)
                 }
                 var pending: [UInt8] = []

@@ -26,7 +26,8 @@ final class MCPMetrics: Sendable {
         case disconnect
     }
 
-    private let requests: [String: Counter]
+    /// Per era (modern, handshake), per method.
+    private let requests: (modern: [String: Counter], handshake: [String: Counter])
     private let errors: [Int: Counter]
     private let toolCalls: [CallEvent.Outcome: DurationHistogram]
     private let streams: [Stream: Gauge]
@@ -34,17 +35,14 @@ final class MCPMetrics: Sendable {
     private let sessions: Counter
 
     init(registry: PrometheusCollectorRegistry) {
-        var requests: [String: Counter] = [:]
         let requestDescriptor = MetricNameDescriptor(
             namespace: "switchboard", subsystem: "mcp", metricName: "requests", unitName: "total",
             helpText: "MCP messages received, by method and protocol era (2026-07-28 or handshake)"
         )
-        for era in ["2026-07-28", "handshake"] {
-            for method in Self.methods + ["other"] {
-                requests[era + " " + method] = registry.makeCounter(descriptor: requestDescriptor, labels: [("method", method), ("era", era)])
-            }
+        func counters(_ era: String) -> [String: Counter] {
+            Dictionary(uniqueKeysWithValues: (Self.methods + ["other"]).map { ($0, registry.makeCounter(descriptor: requestDescriptor, labels: [("method", $0), ("era", era)])) })
         }
-        self.requests = requests
+        requests = (counters("2026-07-28"), counters("handshake"))
         let errorDescriptor = MetricNameDescriptor(
             namespace: "switchboard", subsystem: "mcp", metricName: "errors", unitName: "total", helpText: "JSON-RPC errors answered, by code"
         )
@@ -82,8 +80,8 @@ final class MCPMetrics: Sendable {
     }
 
     func request(_ method: String, era: ProtocolEra) {
-        let eraLabel = era.isModern ? "2026-07-28" : "handshake"
-        (requests[eraLabel + " " + method] ?? requests[eraLabel + " other"])?.increment()
+        let counters = era.isModern ? requests.modern : requests.handshake
+        (counters[method] ?? counters["other"])?.increment()
     }
 
     func error(_ code: JSONRPCErrorCode) {
