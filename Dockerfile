@@ -8,7 +8,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libhiredis-dev 
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
-COPY Tests/Support ./Tests/Support
+COPY Tests ./Tests
+COPY compose ./compose
 RUN swift build -c release --static-swift-stdlib \
     && mkdir /out && cp .build/release/Gateway .build/release/ToolService .build/release/LearnService \
        .build/release/MetricsService .build/release/switchboard /out/
@@ -45,6 +46,10 @@ ENTRYPOINT ["LearnService"]
 
 FROM runtime AS metrics
 COPY --from=build /out/MetricsService /usr/local/bin/MetricsService
+COPY compose/prometheus /etc/switchboard/prometheus
+COPY compose/grafana/dashboards /etc/switchboard/grafana/dashboards
+ENV SWITCHBOARD_ALERT_RULES=/etc/switchboard/prometheus/alerts.yml \
+    SWITCHBOARD_DASHBOARD=/etc/switchboard/grafana/dashboards/switchboard.json
 EXPOSE 9091
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --start-interval=1s CMD ["MetricsService", "healthcheck"]
 ENTRYPOINT ["MetricsService"]

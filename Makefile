@@ -8,7 +8,7 @@ BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 BENCH_DEPS  := wrk python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-gateway clean
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-gateway bench-redis clean
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -59,7 +59,7 @@ python-test: venv
 
 test: swift-test python-test
 
-bench: bench-gateway
+bench: bench-gateway bench-redis
 
 # Gateway benchmark: wrk on loopback against the release gateway, the tool service directly and the Python
 # SDK server, BENCH_SECONDS per load point (12 points); paste its output into docs/benchmarks.md.
@@ -70,6 +70,12 @@ bench-gateway: deps
 	swift build -c release --product Gateway
 	swift build -c release --product ToolService
 	$(PYTHON) bench/gateway_bench.py $(abspath .build/release) $(abspath $(PYTHON)) --seconds $(BENCH_SECONDS)
+
+# Redis client vs redis-benchmark, and tools/call latency with and without the cache (docs/benchmarks.md).
+bench-redis: test-deps
+	swift build -c release
+	@mkdir -p bench-results
+	.build/release/RedisBench --bin .build/release | tee bench-results/redis.md
 
 clean:
 	rm -rf .build $(VENV) .switchboard

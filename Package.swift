@@ -55,6 +55,7 @@ let package = Package(
             name: "SwitchboardCore",
             dependencies: [
                 "CSwitchboard",
+                "CHiredis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -74,7 +75,10 @@ let package = Package(
         ),
         .executableTarget(name: "ToolService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
         .executableTarget(name: "LearnService", dependencies: serviceDependencies, swiftSettings: swiftSettings),
-        .executableTarget(name: "MetricsService", dependencies: serviceDependencies, path: "Sources/Metrics", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "MetricsService", dependencies: serviceDependencies + [.product(name: "Yams", package: "Yams")], path: "Sources/Metrics",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "Supervisor",
             dependencies: serviceDependencies + [
@@ -83,13 +87,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "RedisBench",
+            dependencies: [
+                "SwitchboardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/RedisBench",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SwitchboardTestSupport",
             dependencies: serviceDependencies + [.product(name: "HummingbirdTesting", package: "hummingbird")],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CoreTests", dependencies: testDependencies, swiftSettings: swiftSettings),
+        .testTarget(name: "CoreTests", dependencies: testDependencies + ["CHiredis"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: testDependencies + ["Gateway", "ToolService"], swiftSettings: swiftSettings),
         .testTarget(name: "ToolServiceTests", dependencies: testDependencies + ["ToolService"], swiftSettings: swiftSettings),
         .testTarget(name: "LearnServiceTests", dependencies: testDependencies + ["LearnService"], swiftSettings: swiftSettings),

@@ -8,7 +8,9 @@ func buildApplication(_ environment: ServiceEnvironment) async throws -> Gateway
     let parts = try GatewayParts(environment)
     guard environment.configuration.bool(.stdio) else {
         return GatewayProcess(
-            service: environment.makeApplication(router: buildRouter(environment, parts: parts), services: [parts.telemetry, parts.catalogWatch])
+            service: environment.makeApplication(
+                router: buildRouter(environment, parts: parts), services: [parts.telemetry, parts.catalogWatch] + parts.state.services
+            )
         )
     }
     let stdio = StdioTransport(
@@ -20,7 +22,7 @@ func buildApplication(_ environment: ServiceEnvironment) async throws -> Gateway
             services: [
                 .init(service: environment.http), .init(service: parts.telemetry), .init(service: parts.catalogWatch),
                 .init(service: stdio, successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
+            ] + parts.state.services.map { .init(service: $0) },
             logger: environment.logger
         )
     )
@@ -46,6 +48,8 @@ struct GatewayParts: Sendable {
     let catalogWatch: CatalogWatch
     /// Handshake-era tool calls in progress, for `notifications/cancelled`.
     let inFlight = CancellationRegistry()
+    /// Result cache, rate limits and shared state (Redis or in-process).
+    let state: GatewayState
 
     /// - Parameters:
     ///   - replicas: where tool-service replicas come from (default: `SWITCHBOARD_TOOLS_URL`).
@@ -62,10 +66,11 @@ struct GatewayParts: Sendable {
         let learn = configuration.optional(.learnURL).map { environment.client(for: $0, timeout: .seconds(5)) }
         telemetry = TelemetryReporter(client: learn, logger: environment.logger)
         self.authenticator = try authenticator ?? APIKeyAuthenticator(configuration: configuration.list(.apiKeys))
+        state = try GatewayState(configuration: configuration, backends: backends, registry: environment.metrics.registry, logger: environment.logger)
         metrics = MCPMetrics(registry: environment.metrics.registry)
         server = MCPServer(
             backends: backends, telemetry: telemetry, metrics: metrics, logLevels: SessionLogLevels(), toolTimeout: timeout,
-            pageSize: configuration.int(.pageSize)
+            pageSize: configuration.int(.pageSize), limits: state.limits, cache: state.cache
         )
         catalogWatch = CatalogWatch(backends: backends, interval: catalogTTL)
         if configuration.list(.apiKeys).isEmpty && authenticator == nil && !configuration.bool(.stdio) {
@@ -104,7 +109,7 @@ func buildRouter(_ environment: ServiceEnvironment, parts: GatewayParts) -> Rout
             let stats = parts.telemetry.statistics
             return DependencyStatus(name: "learn", state: .up, required: false, detail: "telemetry sent \(stats.sent), dropped \(stats.dropped), failed \(stats.failed)")
         },
-    ]
+    ] + parts.state.readinessChecks
     let router = environment.makeRouter(checks: checks)
     let controller = parts.controller(environment)
     controller.addRoutes(to: router)

@@ -9,7 +9,7 @@ struct Switchboard: AsyncParsableCommand {
         commandName: "switchboard",
         abstract: "Run the Switchboard suite locally from compose/docker-compose.yml.",
         version: ServiceIdentity.version,
-        subcommands: [UpCommand.self, DownCommand.self, PsCommand.self, ConfigCommand.self]
+        subcommands: [UpCommand.self, DownCommand.self, PsCommand.self, ConfigCommand.self, ProbeCommand.self]
     )
 }
 

@@ -32,6 +32,7 @@ struct SupervisorRun {
             }
             variables["SWITCHBOARD_SUPERVISOR_URL"] = "http://127.0.0.1:\(controlPort)"
             variables["SWITCHBOARD_STATE_DIR"] = state.path
+            variables["SWITCHBOARD_COMPOSE_DIR"] = URL(fileURLWithPath: composePath).deletingLastPathComponent().path
             let project: ComposeProject
             do {
                 project = try ComposeLoader.load(path: composePath, environment: variables)

@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import SwitchboardCore
 import SwitchboardTestSupport
 import Testing
@@ -15,8 +18,16 @@ struct StackEndToEndTests {
         do {
             let ps = try await stack.run(["ps"])
             #expect(ps.code == 0)
-            #expect(ps.stdout.contains("tools    2"))
-            #expect(ps.stdout.components(separatedBy: "healthy").count - 1 == 5)
+            let rows = ps.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            #expect(rows.contains { $0.first == "tools" && $0[1] == "2" && $0[5] == "healthy" })
+            let running = rows.filter { $0.count > 5 && $0[4] == "running" }
+            #expect(running.count >= 6)
+            #expect(running.allSatisfy { $0[5] == "healthy" }, "\(ps.stdout)")
+            // The gateway was pointed at that redis-server.
+            let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.gatewayPort)/ready"), timeout: .seconds(10))
+            let readiness = try JSONParser.parse(try await ready.body.collect(upTo: 1 << 20))
+            let redis = readiness["dependencies"]?.arrayValue?.first { $0["name"] == "redis" }
+            #expect(redis?["detail"]?.stringValue?.hasPrefix("redis://127.0.0.1:\(stack.redisPort)/0") == true, "\(readiness)")
             for mode in ["auto", "legacy"] {
                 let script = TestEnvironment.packageRoot.appendingPathComponent("Tests/python/mcp_smoke.py").path
                 let client = try await CommandRunner.run(python, [script, stack.mcpURL, stack.apiKey, mode], timeout: .seconds(60))
@@ -33,6 +44,45 @@ struct StackEndToEndTests {
         let down = try await stack.run(["down"])
         #expect(down.code == 0, "\(down.stderr)")
         #expect(down.stdout.contains("stopped"))
+        #expect(stack.survivors().isEmpty, "left behind: \(stack.survivors())")
+    }
+
+    /// `make up` on a machine without redis-server: the supervisor skips the redis service, and the gateway
+    /// keeps its cache and limits in-process.
+    @Test func withoutRedisServerTheStackRunsWithStateInProcess() async throws {
+        var stack = StackFixture()
+        stack.overrides["PATH"] = "/nonexistent"
+        let up = try await stack.run(["up", "-d"])
+        #expect(up.code == 0, "up failed: \(up.stderr)")
+        do {
+            let ps = try await stack.run(["ps"])
+            #expect(ps.stdout.contains("no local program for image redis:7"), "\(ps.stdout)")
+            let log = (try? String(contentsOf: stack.stateDirectory.appendingPathComponent("supervisor.log"), encoding: .utf8)) ?? ""
+            #expect(log.contains("skipping service redis"), "\(log)")
+            let ready = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(stack.gatewayPort)/ready"), timeout: .seconds(10))
+            let readiness = try JSONParser.parse(try await ready.body.collect(upTo: 1 << 20))
+            #expect(readiness["ready"] == true)
+            let redis = readiness["dependencies"]?.arrayValue?.first { $0["name"] == "redis" }
+            #expect(redis?["state"] == "disabled", "\(readiness)")
+            var statuses: [String] = []
+            for id in 1...2 {
+                var request = HTTPClientRequest(url: stack.mcpURL)
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(stack.apiKey)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+                request.body = .bytes(ByteBuffer(string: #"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"get_system_info","arguments":{}}}"#))
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let body = try JSONParser.parse(try await response.body.collect(upTo: 1 << 20))
+                statuses.append(body["result"]?["_meta"]?["switchboard/cache"]?["status"]?.stringValue ?? "\(body)")
+            }
+            #expect(statuses == ["miss", "hit"])
+        } catch {
+            _ = try? await stack.run(["down"])
+            throw error
+        }
+        let down = try await stack.run(["down"])
+        #expect(down.code == 0, "\(down.stderr)")
         #expect(stack.survivors().isEmpty, "left behind: \(stack.survivors())")
     }
 

@@ -48,6 +48,8 @@ struct GatewayStack: Sendable {
             "SWITCHBOARD_PORT": String(port),
             "SWITCHBOARD_TOOLS_URL": "http://127.0.0.1:\(toolsPort)",
             "SWITCHBOARD_LEARN_URL": "",
+            // The transport is tested with results passed through unchanged; the cache has its own suites.
+            "SWITCHBOARD_CACHE_TTL": "0",
             "SWITCHBOARD_API_KEYS": APIKeyAuthenticator.entry(principal: "tester", key: apiKey) + "," + APIKeyAuthenticator.entry(principal: "other", key: otherKey),
         ]
         settings.merge(overrides) { _, new in new }

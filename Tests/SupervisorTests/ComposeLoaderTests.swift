@@ -12,7 +12,11 @@ struct ComposeLoaderTests {
     @Test func loadsTheProjectComposeFileWithSwarmDefaults() throws {
         let path = TestEnvironment.packageRoot.appendingPathComponent("compose/docker-compose.yml").path
         let project = try ComposeLoader.load(path: path, environment: variables)
-        #expect(project.services.map(\.name) == ["gateway", "tools", "learn", "metrics"])
+        #expect(project.services.map(\.name) == ["gateway", "tools", "learn", "metrics", "redis", "prometheus", "grafana"])
+        // Prometheus runs locally only when installed; Grafana has no local program and is skipped.
+        #expect(project["prometheus"]?.local?.optional == true)
+        #expect(project["prometheus"]?.healthcheck?.test == .exec(["switchboard", "probe", "http://127.0.0.1:9090/-/ready"]))
+        #expect(project["grafana"]?.local == nil)
         let tools = try #require(project["tools"])
         #expect(tools.replicas == 2)
         #expect(tools.local?.command == ["ToolService"])
@@ -26,7 +30,11 @@ struct ComposeLoaderTests {
         // Merge keys bring the common environment in.
         #expect(tools.environment.contains { $0.key == "SWITCHBOARD_SERVICE_SECRET" && $0.value == "s" })
         let gateway = try #require(project["gateway"])
-        #expect(gateway.dependsOn.map(\.service) == ["tools", "learn"])
+        #expect(gateway.dependsOn.map(\.service) == ["tools", "learn", "redis"])
+        let redis = try #require(project["redis"])
+        #expect(redis.image == "redis:7")
+        #expect(redis.localPort(slot: 1) == 6379)
+        #expect(redis.healthcheck?.test == .exec(["redis-cli", "-p", "6379", "ping"]))
         #expect(gateway.dependsOn.first?.condition == .healthy)
         #expect(gateway.local?.endpoint == "/mcp")
         #expect(try project.startOrder().map(\.name).firstIndex(of: "tools")! < project.startOrder().map(\.name).firstIndex(of: "gateway")!)
@@ -125,6 +133,35 @@ struct ComposeLoaderTests {
         #expect(await stack.rewriteServiceURLs("http://tools:8081") == "http://127.0.0.1:9100,http://127.0.0.1:9101,http://127.0.0.1:9102")
         #expect(await stack.rewriteServiceURLs("http://learn:8090/v1, http://other:1") == "http://127.0.0.1:9200/v1,http://other:1")
         #expect(await stack.rewriteServiceURLs("plain value") == "plain value")
+    }
+
+    @Test func aRedisServiceRunsTheInstalledRedisServerOrItsURLsAreDropped() async throws {
+        let port = TestEnvironment.freePorts(1)
+        let yaml = """
+            services:
+              redis:
+                image: redis:7
+                ports: ["127.0.0.1:\(port):\(port)"]
+            """
+        let project = try ComposeLoader.parse(yaml, variables: [:])
+        func stack(path: String) -> Stack {
+            let settings = StackSettings(
+                binDirectory: "/nonexistent", stateDirectory: NSTemporaryDirectory(), workingDirectory: "/tmp", serviceSecret: "s",
+                baseEnvironment: ["PATH": path], console: nil
+            )
+            return Stack(project: project, settings: settings, logger: .init(label: "t"))
+        }
+        let without = stack(path: "/nonexistent")
+        try await without.prepare()
+        #expect(await without.skipped["redis"] == "no local program for image redis:7")
+        #expect(await without.rewriteServiceURLs("redis://redis:6379") == "")
+        #expect(await without.rewriteServiceURLs("redis://redis:6379,http://other:1") == "http://other:1")
+        if RedisServer.executable != nil {
+            let with = stack(path: "/usr/local/bin:/usr/bin:/bin")
+            try await with.prepare()
+            #expect(await with.skipped.isEmpty)
+            #expect(await with.rewriteServiceURLs("redis://redis:6379") == "redis://127.0.0.1:\(port)")
+        }
     }
 
     @Test func missingProgramsAreReportedBeforeAnythingStarts() async throws {

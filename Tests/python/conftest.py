@@ -88,12 +88,13 @@ class Stack:
 
 @pytest.fixture(scope="session")
 def stack():
-    base = _free_base(6)
+    base = _free_base(8)
     env = dict(os.environ)
     env.update({
         "SWITCHBOARD_GATEWAY_PORT": str(base), "SWITCHBOARD_TOOLS_PORT": str(base + 1),
         "SWITCHBOARD_LEARN_PORT": str(base + 3), "SWITCHBOARD_METRICS_PORT": str(base + 4),
-        "SWITCHBOARD_CONTROL_PORT": str(base + 5),
+        "SWITCHBOARD_CONTROL_PORT": str(base + 5), "SWITCHBOARD_PROMETHEUS_PORT": str(base + 6),
+        "SWITCHBOARD_REDIS_PORT": str(base + 7),
         "SWITCHBOARD_CONFORMANCE_FIXTURES": "true",
     })
     env.pop("SWITCHBOARD_API_KEY", None)

@@ -69,8 +69,52 @@ extension ConfigKey {
         "Serve MCP on stdin/stdout (newline-delimited JSON-RPC, logs on stderr) instead of HTTP, for clients that launch the gateway"
     )
 
+    public static let redisURL = ConfigKey(
+        "SWITCHBOARD_REDIS_URL", default: "", .string,
+        "Redis for the result cache, rate limits and shared state: redis://[user:password@]host:port/db or unix:///path/redis.sock (empty: all in-process)",
+        secret: true
+    )
+    public static let redisPool = ConfigKey(
+        "SWITCHBOARD_REDIS_POOL", default: "4", .integer(1...64), "Redis connections per gateway process, each on its own thread"
+    )
+    public static let redisTimeout = ConfigKey(
+        "SWITCHBOARD_REDIS_TIMEOUT", default: "500ms", .duration,
+        "Longest a Redis connect or command may take; after a failure calls skip Redis (backing off 100ms to 5s) until it answers again"
+    )
+    public static let cacheTTL = ConfigKey(
+        "SWITCHBOARD_CACHE_TTL", default: "30s", .duration,
+        "How long results of tools annotated read-only or idempotent are cached (0: only tools listed in SWITCHBOARD_CACHE_TOOLS)"
+    )
+    public static let cacheTools = ConfigKey(
+        "SWITCHBOARD_CACHE_TOOLS", default: "get_system_status=0", .list,
+        "Per-tool cache TTLs as tool=TTL or tool=TTL:shared (0 turns caching off; shared: one entry for all principals); listed tools are cached even without annotations"
+    )
+    public static let cacheMaxResult = ConfigKey(
+        "SWITCHBOARD_CACHE_MAX_RESULT", default: "1MiB", .byteSize, "Largest tool result the cache stores"
+    )
+    public static let cacheMemory = ConfigKey(
+        "SWITCHBOARD_CACHE_MEMORY", default: "64MiB", .byteSize,
+        "Result bytes the in-process cache (no Redis) holds before evicting the least recently used"
+    )
+    public static let cacheWarm = ConfigKey(
+        "SWITCHBOARD_CACHE_WARM", default: "", .string,
+        "JSON file of calls to keep cached, [{\"tool\":…,\"arguments\":{…},\"principal\":…}] (empty: no warming)"
+    )
+    public static let rateLimits = ConfigKey(
+        "SWITCHBOARD_RATE_LIMITS", default: "", .list,
+        "Token-bucket limits as SCOPE[@TOOL]=COUNT/PERIOD[:BURST] with SCOPE principal, tool or principal-tool, e.g. principal=600/1m (empty: no limits)"
+    )
+    public static let rateLimitOutage = ConfigKey(
+        "SWITCHBOARD_RATE_LIMIT_OUTAGE", default: "read-only-open", .choice(["read-only-open", "open", "closed", "local"]),
+        "What rate limits do while Redis is unreachable: read-only-open (allow read-only tools, refuse others), open, closed, or local (per-replica buckets)"
+    )
+
     public static var gateway: [ConfigKey] {
-        common(port: 8080) + [.toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout, .allowedHosts, .allowedOrigins, .sessionTTL, .pageSize, .stdio]
+        common(port: 8080) + [
+            .toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout, .allowedHosts, .allowedOrigins, .sessionTTL, .pageSize, .stdio,
+            .workspace, .redisURL, .redisPool, .redisTimeout, .cacheTTL, .cacheTools, .cacheMaxResult, .cacheMemory, .cacheWarm,
+            .rateLimits, .rateLimitOutage,
+        ]
     }
 
     // MARK: Tool service
@@ -107,8 +151,25 @@ extension ConfigKey {
         "SWITCHBOARD_SCRAPE_TARGETS", default: "", .list, "Static scrape targets as service=host:port entries"
     )
 
+    public static let scrapeDNS = ConfigKey(
+        "SWITCHBOARD_SCRAPE_DNS", default: "", .list, "DNS discovery when no supervisor is set: name:port entries (tasks.<service> under Swarm, <service> under docker compose)"
+    )
+    public static let scrapeInterval = ConfigKey("SWITCHBOARD_SCRAPE_INTERVAL", default: "5s", .duration, "How often every replica's /metrics is scraped")
+    public static let history = ConfigKey("SWITCHBOARD_HISTORY", default: "30m", .duration, "How much scraped history the metrics service keeps in memory")
+    public static let alertRules = ConfigKey(
+        "SWITCHBOARD_ALERT_RULES", default: "compose/prometheus/alerts.yml", .string, "Prometheus rule file the metrics service evaluates (empty: no alerts)"
+    )
+    public static let alertInterval = ConfigKey("SWITCHBOARD_ALERT_INTERVAL", default: "15s", .duration, "How often alert rules are evaluated")
+    public static let alertWebhooks = ConfigKey(
+        "SWITCHBOARD_ALERT_WEBHOOKS", default: "", .list, "Where alerts are sent: slack=<url> and/or alertmanager=<url> entries"
+    )
+    public static let dashboardFile = ConfigKey(
+        "SWITCHBOARD_DASHBOARD", default: "compose/grafana/dashboards/switchboard.json", .string,
+        "Grafana dashboard whose panels the built-in dashboard page renders"
+    )
+
     public static var metricsService: [ConfigKey] {
-        common(port: 9091) + [.supervisorURL, .scrapeTargets]
+        common(port: 9091) + [.supervisorURL, .scrapeTargets, .scrapeDNS, .scrapeInterval, .history, .alertRules, .alertInterval, .alertWebhooks, .dashboardFile]
     }
 
     // MARK: Supervisor

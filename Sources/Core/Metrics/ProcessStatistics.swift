@@ -9,6 +9,8 @@ public struct ProcessStatistics: Sendable {
     public var maxFileDescriptors: Int = 0
     public var startTimeSeconds: Double = 0
     public var threads: Int = 0
+    /// The memory limit of the process's own cgroup (v2 `memory.max`, v1 `memory.limit_in_bytes`), when one is set.
+    public var memoryLimitBytes: Int64?
 
     public static func current() -> ProcessStatistics {
         of(pid: getpid())
@@ -32,11 +34,36 @@ public struct ProcessStatistics: Sendable {
             stats.startTimeSeconds = bootTime() + field(22) / ticks
         }
         stats.openFileDescriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        stats.memoryLimitBytes = memoryLimit(pid: pid)
         var limit = rlimit()
         if pid == getpid(), getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
             stats.maxFileDescriptors = Int(limit.rlim_cur)
         }
         return stats
+    }
+
+    /// Reads the memory limit of `pid`'s cgroup from /proc/<pid>/cgroup and the mounted hierarchies.
+    /// "max", absent files and the v1 "unlimited" sentinel mean no limit.
+    static func memoryLimit(pid: pid_t) -> Int64? {
+        guard let membership = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8) else { return nil }
+        var candidates: [String] = []
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            let path = String(fields[2])
+            if fields[0] == "0" && fields[1].isEmpty {
+                candidates += ["/sys/fs/cgroup\(path)/memory.max", "/sys/fs/cgroup/unified\(path)/memory.max"]
+            } else if fields[1].split(separator: ",").contains("memory") {
+                candidates.append("/sys/fs/cgroup/memory\(path)/memory.limit_in_bytes")
+            }
+        }
+        for file in candidates {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // cgroup v1 reports "no limit" as a huge page-rounded number.
+            if let bytes = Int64(value), bytes < (1 << 62) { return bytes }
+        }
+        return nil
     }
 
     private static func bootTime() -> Double {
@@ -72,7 +99,14 @@ public struct ProcessStatistics: Sendable {
         # TYPE process_threads gauge
         process_threads \(threads)
 
-        """
+        """ + (memoryLimitBytes.map {
+            """
+            # HELP switchboard_process_memory_limit_bytes Memory limit of the process's cgroup.
+            # TYPE switchboard_process_memory_limit_bytes gauge
+            switchboard_process_memory_limit_bytes \($0)
+
+            """
+        } ?? "")
     }
 }
 

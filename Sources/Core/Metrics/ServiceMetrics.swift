@@ -23,8 +23,9 @@ public final class ServiceMetrics: Sendable {
 
     private struct RouteSeries {
         let requests: Counter
-        let errors: Counter?
+        let errors: Counter
         let duration: DurationHistogram
+        let isError: Bool
     }
 
     private let routes = Mutex<[RouteKey: RouteSeries]>([:])
@@ -50,22 +51,23 @@ public final class ServiceMetrics: Sendable {
                     descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "requests", unitName: "total", helpText: "HTTP requests served, by route, method and status"),
                     labels: labels
                 ),
-                errors: status >= 500
-                    ? registry.makeCounter(
-                        descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "request_errors", unitName: "total", helpText: "HTTP requests answered with a 5xx status"),
-                        labels: labels
-                    ) : nil,
+                // One error series per route (not per status) so that it exists, at 0, before the first error.
+                errors: registry.makeCounter(
+                    descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "request_errors", unitName: "total", helpText: "HTTP requests answered with a 5xx status, by route and method"),
+                    labels: [("route", route), ("method", method)]
+                ),
                 duration: registry.makeDurationHistogram(
                     descriptor: .init(namespace: "switchboard", subsystem: "http", metricName: "request_duration", unitName: "seconds", helpText: "Time to produce the response head, by route and method"),
                     labels: [("route", route), ("method", method)],
                     buckets: Self.latencyBuckets
-                )
+                ),
+                isError: status >= 500
             )
             table[key] = created
             return created
         }
         series.requests.increment()
-        series.errors?.increment()
+        if series.isError { series.errors.increment() }
         series.duration.record(duration)
     }
 

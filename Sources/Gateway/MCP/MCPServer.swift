@@ -25,6 +25,8 @@ struct MCPServer: Sendable {
     let toolTimeout: Duration
     /// Tools per `tools/list` page.
     let pageSize: Int
+    let limits: RateLimits
+    let cache: ToolResultCache
 
     /// Answers one request with the complete JSON-RPC response.
     func handle(_ message: JSONRPCMessage, context: MCPRequestContext) async -> MCPReply {
@@ -167,28 +169,51 @@ struct MCPServer: Sendable {
             let decoded = (try? arguments.withUnsafeBytes { try JSONParser.parse($0) }) ?? [:]
             if let mismatch = HeaderParameter.check(tool.headerParameters, arguments: decoded, headers: headers) { throw mismatch }
         }
-        let outcome = try await invoke(tool, arguments: arguments, context: context)
+        let bypassCache = CacheMeta.requestsBypass(message.param("_meta"))
+        let outcome = try await invoke(tool, arguments: arguments, bypassCache: bypassCache, context: context)
         return stamp(outcome.result, members: outcome.members, context: context)
     }
 
-    /// The one place a call leaves for a backend; a result cache or a rate limit goes in front of it.
-    /// A backend that cannot be reached gives an `isError` result; a cancelled call gives -32800.
-    private func invoke(_ tool: ToolEntry, arguments: ArraySlice<UInt8>, context: MCPRequestContext) async throws(JSONRPCError) -> ToolCallOutcome {
+    /// The one place a call leaves for a backend, behind the rate limits and the result cache.
+    /// A backend that cannot be reached gives an `isError` result; a cancelled call gives -32800;
+    /// a rate-limit denial its JSON-RPC error.
+    private func invoke(
+        _ tool: ToolEntry, arguments: ArraySlice<UInt8>, bypassCache: Bool, context: MCPRequestContext
+    ) async throws(JSONRPCError) -> ToolCallOutcome {
         let start = ContinuousClock.now
         let shape = Self.argumentShape(arguments)
         do {
-            let outcome = try await backends.call(
-                tool, arguments: arguments, principal: context.principal, callID: context.callID, timeout: toolTimeout,
-                events: context.wantsNotifications ? notifications(for: context) : nil
+            // Rate limit, then the result cache (single-flight), then the backends.
+            try await limits.admit(principal: context.principal, tool: tool)
+            let backends = self.backends, timeout = toolTimeout
+            let events = context.wantsNotifications ? notifications(for: context) : nil
+            let run: @Sendable () async throws -> ToolCallOutcome = {
+                try await backends.call(
+                    tool, arguments: arguments, principal: context.principal, callID: context.callID, timeout: timeout, events: events
+                )
+            }
+            // A call that asked for progress or log notifications runs itself: a cached or shared answer has none.
+            let served = events == nil
+                ? try await cache.serve(tool: tool, arguments: arguments, principal: context.principal, bypass: bypassCache, run: run)
+                : ToolResultCache.Served(outcome: try await run(), status: nil)
+            let outcome = served.outcome
+            report(
+                tool: tool.name, context: context, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape,
+                cacheHit: served.status == .hit
             )
-            report(tool: tool.name, context: context, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape)
             return outcome
+        } catch let denial as RateLimitDenial {
+            report(tool: tool.name, context: context, backend: "", start: start, outcome: .limited, shape: shape)
+            throw denial.jsonRPCError
         } catch {
-            if error.kind == .cancelled || Task.isCancelled {
+            if (error as? ToolRoutingError)?.kind == .cancelled || Task.isCancelled {
                 report(tool: tool.name, context: context, backend: "", start: start, outcome: .cancelled, shape: shape)
                 throw JSONRPCError(.requestCancelled, "Request cancelled")
             }
             report(tool: tool.name, context: context, backend: "", start: start, outcome: .error, shape: shape)
+            guard let error = error as? ToolRoutingError else {
+                return ToolCallOutcome(result: ToolResultText.error("\(tool.name) failed: \(error)"), backend: "")!
+            }
             if error.kind == .unknownTool { throw JSONRPCError(.invalidParams, error.message) }
             return ToolCallOutcome(result: ToolResultText.error(error.message), backend: "")!
         }
@@ -253,13 +278,16 @@ struct MCPServer: Sendable {
         return writer.bytes
     }
 
-    private func report(tool: String, context: MCPRequestContext, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String]) {
+    private func report(
+        tool: String, context: MCPRequestContext, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String],
+        cacheHit: Bool = false
+    ) {
         let elapsed = ContinuousClock.now - start
         metrics.toolCall(outcome, duration: elapsed)
         telemetry.record(
             CallEvent(
                 timestamp: Date().timeIntervalSince1970, tool: tool, principal: context.principal, backend: backend,
-                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, argumentShape: shape
+                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape
             )
         )
     }

@@ -12,10 +12,7 @@ struct ToolCallOutcome: Sendable {
     /// The top-level members of `result` (read once, to find `isError` and `_meta` without decoding).
     let members: [JSONMemberRange]
     let backend: String
-    var isError: Bool {
-        guard let member = members.last(where: { $0.key == "isError" }) else { return false }
-        return result[member.range].elementsEqual("true".utf8)
-    }
+    let isError: Bool
 
     /// An outcome whose result bytes must be a JSON object; nil when they are not.
     init?(result: [UInt8], backend: String) {
@@ -23,6 +20,15 @@ struct ToolCallOutcome: Sendable {
         self.result = result
         self.members = members
         self.backend = backend
+        isError = members.last(where: { $0.key == "isError" }).map { result[$0.range].elementsEqual("true".utf8) } ?? false
+    }
+
+    /// An outcome whose error flag is already known (a cached or annotated result).
+    init(result: [UInt8], backend: String, isError: Bool) {
+        self.result = result
+        members = (try? result.withUnsafeBytes { try JSONParser.members(of: $0) }) ?? []
+        self.backend = backend
+        self.isError = isError
     }
 }
 

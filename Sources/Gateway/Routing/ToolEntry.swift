@@ -54,3 +54,11 @@ struct ToolDefinitionProblem: Error, Sendable, CustomStringConvertible {
     let reason: String
     var description: String { "tool '\(tool)': \(reason)" }
 }
+
+extension ToolEntry {
+    /// The entry for a definition already known to be valid (tests and fixtures); traps on an invalid one.
+    init(name: String, definition: JSONValue) {
+        guard case .success(let entry) = Self.make(definition), entry.name == name else { preconditionFailure("invalid tool definition for \(name)") }
+        self = entry
+    }
+}

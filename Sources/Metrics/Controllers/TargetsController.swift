@@ -1,25 +1,29 @@
 import Hummingbird
 import SwitchboardCore
 
-/// `GET /v1/targets`: every replica to scrape. `?format=prometheus` gives Prometheus HTTP service
-/// discovery JSON (`[{"targets":["host:port"],"labels":{"service":"…","replica":"1"}}]`).
+/// Every replica to scrape: `GET /v1/targets` (JSON, service secret required) and `GET /targets.json`
+/// (Prometheus HTTP service discovery: `[{"targets":["host:port"],"labels":{"service":"…","replica":"1"}}]`,
+/// unauthenticated so that Prometheus's `http_sd_configs` can read it).
 struct TargetsController: Sendable {
     let discovery: any TargetDiscovery
 
-    func addRoutes(to group: RouterGroup<ServiceRequestContext>) {
-        group.get("targets") { request, _ in
-            let targets: [ScrapeTarget]
-            do {
-                targets = try await discovery.targets()
-            } catch {
-                throw ServiceError(.unavailable, "cannot list targets from \(discovery.source): \(error)")
-            }
-            if request.uri.queryParameters.get("format") == "prometheus" {
-                return Response.json(.array(targets.map { target in
-                    ["targets": [.string(target.address)], "labels": ["service": .string(target.service), "replica": .string(String(target.replica))]]
-                }))
-            }
+    func addRoutes(to router: Router<ServiceRequestContext>, internal group: RouterGroup<ServiceRequestContext>) {
+        group.get("targets") { _, _ in
+            let targets = try await current()
             return Response.json(["source": .string(discovery.source), "targets": .array(targets.map(\.json))])
+        }
+        router.get("targets.json") { _, _ in
+            Response.json(.array(try await current().map { target in
+                ["targets": [.string(target.address)], "labels": ["service": .string(target.service), "replica": .string(String(target.replica))]]
+            }))
+        }
+    }
+
+    private func current() async throws -> [ScrapeTarget] {
+        do {
+            return try await discovery.targets()
+        } catch {
+            throw ServiceError(.unavailable, "cannot list targets from \(discovery.source): \(error)")
         }
     }
 }

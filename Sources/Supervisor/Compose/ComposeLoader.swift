@@ -79,6 +79,16 @@ enum ComposeLoader {
         if let deploy = value["deploy"] { try self.deploy(deploy, into: &service, path: "\(path).deploy") }
         if let scale = value["scale"] { service.replicas = try integer(scale, path: "\(path).scale", range: 0...1000) }
         if let local = value["x-switchboard"] { service.local = try localRun(local, path: "\(path).x-switchboard") }
+        switch service.local?.healthcheck {
+        case .replaced(let test)?:
+            var check = service.healthcheck ?? ComposeService.Healthcheck(test: test)
+            check.test = test
+            service.healthcheck = check
+        case .disabled?:
+            service.healthcheck = nil
+        default:
+            break
+        }
         service.autoscale = value["x-autoscale"]
         return service
     }
@@ -182,6 +192,21 @@ enum ComposeLoader {
         var local = ComposeService.LocalRun(command: words)
         if let port = value["port"] { local.port = try integer(port, path: "\(path).port", range: 1...65535) }
         if let endpoint = value["endpoint"] { local.endpoint = try string(endpoint, path: "\(path).endpoint") }
+        if let optional = value["optional"] {
+            guard let flag = optional.boolValue ?? optional.stringValue.flatMap({ ["true": true, "false": false][$0] }) else {
+                throw ComposeError(path: "\(path).optional", message: "must be true or false")
+            }
+            local.optional = flag
+        }
+        if let test = value["healthcheck"] {
+            let words = try commandLine(test, path: "\(path).healthcheck")
+            switch words.first {
+            case "NONE": local.healthcheck = .disabled
+            case "CMD" where words.count > 1: local.healthcheck = .replaced(.exec(Array(words.dropFirst())))
+            case "CMD-SHELL" where words.count == 2: local.healthcheck = .replaced(.shell(words[1]))
+            default: throw ComposeError(path: "\(path).healthcheck", message: "expected [\"CMD\", program, args…], [\"CMD-SHELL\", command] or [\"NONE\"]")
+            }
+        }
         return local
     }
 

@@ -84,6 +84,17 @@ struct ComposeService: Sendable {
         var port: Int?
         /// Path announced after `up`, e.g. `/mcp` for the gateway.
         var endpoint: String?
+        /// Skip the service with a warning when its program is not installed (instead of failing).
+        var optional = false
+        /// A local replacement for the compose healthcheck test (e.g. when the image's probe uses a tool
+        /// that is not installed here).
+        var healthcheck: LocalHealthcheck = .inherit
+    }
+
+    enum LocalHealthcheck: Sendable, Equatable {
+        case inherit
+        case disabled
+        case replaced(Healthcheck.Test)
     }
 
     let name: String

@@ -46,9 +46,14 @@ actor Stack {
         for service in project.services {
             if let local = service.local {
                 guard let path = resolve(local.command[0]) else {
+                    if local.optional {
+                        skipped[service.name] = "'\(local.command[0])' is not installed"
+                        logger.warning("skipping service \(service.name): \(skipped[service.name]!)")
+                        continue
+                    }
                     throw StackError("service \(service.name): program '\(local.command[0])' not found in \(settings.binDirectory) or on PATH (build it with 'swift build' or install it)")
                 }
-                programs[service.name] = (path, Array(local.command.dropFirst()) + (service.command ?? []))
+                programs[service.name] = (path, Array(local.command.dropFirst()))
             } else if let known = KnownImages.program(for: service, resolve: resolve) {
                 programs[service.name] = known
             } else {
@@ -360,7 +365,9 @@ actor Stack {
         return environment
     }
 
-    /// `scheme://service:port[/path]` items (comma-separated) become one item per local replica.
+    /// `scheme://service:port[/path]` items (comma-separated) become one item per local replica; items
+    /// naming a service that is skipped here (e.g. redis without redis-server) are dropped, so the
+    /// consumer sees the setting unset and uses its embedded default.
     func rewriteServiceURLs(_ value: String) -> String {
         let items = value.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
         var changed = false
@@ -373,7 +380,11 @@ actor Stack {
             let path = rest[authorityEnd...]
             guard let colon = authority.lastIndex(of: ":") else { return [item] }
             let host = String(authority[..<colon])
-            guard let target = project[host], programs[host] != nil || skipped[host] == nil else { return [item] }
+            guard let target = project[host] else { return [item] }
+            if programs[host] == nil && skipped[host] != nil {
+                changed = true
+                return []
+            }
             let ports = (1...max(1, target.replicas)).compactMap { target.localPort(slot: $0) }
             guard !ports.isEmpty else { return [item] }
             changed = true

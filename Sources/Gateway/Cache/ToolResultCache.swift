@@ -1,0 +1,264 @@
+import Foundation
+import Logging
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import SwitchboardCore
+
+/// Cache-aside for tool results in front of ``ToolBackends``.
+///
+/// For a cacheable tool (see ``CachePolicy``) the key is the tool, the principal's scope and the
+/// canonical arguments (object members sorted, so member order does not matter). A hit answers at once;
+/// identical misses in flight share one call (single-flight); a result is stored unless it is an error,
+/// larger than the limit, or an invalidation happened while it was computed. A call of a tool that is
+/// not read-only invalidates the entries whose paths it may have changed (``CacheTags``).
+///
+/// Every answer for a cacheable tool carries `_meta["switchboard/cache"]` with its status (``Status``).
+/// When the store is unreachable the cache is bypassed (calls still succeed); invalidations that could
+/// not be applied are kept and replayed before the cache is used again.
+final class ToolResultCache: Service, Sendable {
+    /// Where an answer came from.
+    enum Status: String, Sendable {
+        case hit
+        /// Computed now and offered to the store.
+        case miss
+        /// Joined an identical call that was already running.
+        case coalesced
+        /// The client asked to skip the lookup (`_meta["switchboard/cache"] = "bypass"`); the result refreshed the entry.
+        case bypass
+        /// The store could not be reached (or has invalidations to replay); the tool ran uncached.
+        case unavailable
+    }
+
+    /// A tools/call answer and, for cacheable tools, how the cache took part.
+    struct Served: Sendable {
+        let outcome: ToolCallOutcome
+        /// nil when the tool is not cacheable.
+        let status: Status?
+    }
+
+    let store: any ToolResultStore
+    let tags: CacheTags
+    private let policyState: Mutex<CachePolicy>
+    private let metrics: CacheMetrics
+    private let logger: Logger
+    private let flights = Mutex<[String: Task<ToolCallOutcome, any Error>]>([:])
+    private let pending = Mutex(PendingInvalidations())
+
+    /// Write invalidations that could not reach the store; replayed before the next use.
+    private struct PendingInvalidations {
+        static let limit = 10_000
+        var tags: Set<String> = []
+        /// Too many to remember: clear everything instead.
+        var everything = false
+        var isEmpty: Bool { tags.isEmpty && !everything }
+    }
+
+    init(store: any ToolResultStore, policy: CachePolicy, tags: CacheTags, metrics: CacheMetrics, logger: Logger) {
+        self.store = store
+        self.tags = tags
+        policyState = Mutex(policy)
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    var policy: CachePolicy { policyState.withLock { $0 } }
+
+    /// Changes one tool's TTL (zero stops caching it); the learn service's adaptation will drive this.
+    func setTTL(_ ttl: Duration, for tool: String) {
+        policyState.withLock { policy in
+            let scope = policy.rules[tool]?.scope ?? .principal
+            policy.rules[tool] = CachePolicy.Rule(ttl: ttl, scope: scope)
+        }
+    }
+
+    /// Answers a tools/call: from the cache when possible, else by `run` (which calls the backends).
+    /// Errors thrown by `run` propagate unchanged.
+    func serve(
+        tool: ToolEntry, arguments: ArraySlice<UInt8>, principal: String, bypass: Bool = false,
+        run: @escaping @Sendable () async throws -> ToolCallOutcome
+    ) async throws -> Served {
+        let rule = policy.rule(for: tool)
+        if rule == nil && tool.isReadOnly { return Served(outcome: try await run(), status: nil) }
+        let parsed = try? arguments.withUnsafeBytes { try JSONParser.parse($0) }
+        guard let rule, let parsed else {
+            let (outcome, _) = try await execute(tool, arguments: parsed, epoch: nil, run: run)
+            return Served(outcome: outcome, status: nil)
+        }
+        let key = Self.key(tool: tool.name, scope: rule.scope == .shared ? "" : principal, arguments: parsed)
+        guard await replayPendingInvalidations() else {
+            return try await uncached(tool, arguments: parsed, run: run)
+        }
+        if bypass {
+            guard let epoch = try? await store.epoch() else { return try await uncached(tool, arguments: parsed, run: run) }
+            let (outcome, storeEpoch) = try await execute(tool, arguments: parsed, epoch: epoch, run: run)
+            await save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
+            return answer(outcome, tool: tool, status: .bypass)
+        }
+        let found: (entry: CachedResult?, epoch: Int64)
+        do {
+            found = try await store.lookup(key)
+        } catch {
+            logger.debug("cache lookup failed; calling the tool", metadata: ["error": .string("\(error)")])
+            return try await uncached(tool, arguments: parsed, run: run)
+        }
+        if let entry = found.entry {
+            metrics.lookups.increment(tool.name, Status.hit.rawValue)
+            let age = max(0, Double(Self.nowMilliseconds() - entry.storedAt) / 1000)
+            let outcome = ToolCallOutcome(result: CacheMeta.annotate(entry.bytes, status: Status.hit.rawValue, age: age), backend: "cache", isError: false)
+            return Served(outcome: outcome, status: .hit)
+        }
+        let (outcome, isLeader) = try await coalesced(key) {
+            let (outcome, storeEpoch) = try await self.execute(tool, arguments: parsed, epoch: found.epoch, run: run)
+            await self.save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
+            return outcome
+        }
+        return answer(outcome, tool: tool, status: isLeader ? .miss : .coalesced)
+    }
+
+    /// Runs the tool; a tool that is not read-only then invalidates what it may have written. Returns the
+    /// epoch a store must match: the one read before the call, or the one after this call's own
+    /// invalidation; nil when nothing may be stored.
+    private func execute(
+        _ tool: ToolEntry, arguments: JSONValue?, epoch: Int64?, run: @Sendable () async throws -> ToolCallOutcome
+    ) async throws -> (ToolCallOutcome, Int64?) {
+        let writes = tool.isReadOnly ? [] : tags.writeTags(tool: tool, arguments: arguments)
+        guard !writes.isEmpty else { return (try await run(), epoch) }
+        let outcome: ToolCallOutcome
+        do {
+            outcome = try await run()
+        } catch {
+            // A failed or timed-out write may still have changed something.
+            _ = await invalidate(writes)
+            throw error
+        }
+        let after = await invalidate(writes)
+        return (outcome, epoch == nil ? nil : after)
+    }
+
+    private func uncached(_ tool: ToolEntry, arguments: JSONValue?, run: @Sendable () async throws -> ToolCallOutcome) async throws -> Served {
+        let (outcome, _) = try await execute(tool, arguments: arguments, epoch: nil, run: run)
+        return answer(outcome, tool: tool, status: .unavailable)
+    }
+
+    private func answer(_ outcome: ToolCallOutcome, tool: ToolEntry, status: Status) -> Served {
+        metrics.lookups.increment(tool.name, status.rawValue)
+        let annotated = ToolCallOutcome(result: CacheMeta.annotate(outcome.result, status: status.rawValue), backend: outcome.backend, isError: outcome.isError)
+        return Served(outcome: annotated, status: status)
+    }
+
+    /// Offers a computed result to the store.
+    private func save(_ outcome: ToolCallOutcome, key: String, rule: CachePolicy.Rule, arguments: JSONValue, epoch: Int64?) async {
+        guard !outcome.isError else { return metrics.stores.increment("error_result") }
+        guard outcome.result.count <= policy.maxResultBytes else { return metrics.stores.increment("too_large") }
+        guard let epoch else { return metrics.stores.increment("unavailable") }
+        let result = CachedResult(bytes: outcome.result, storedAt: Self.nowMilliseconds())
+        do {
+            let stored = try await store.store(key, result, ttl: rule.ttl, tags: tags.entryTags(arguments: arguments), ifEpoch: epoch)
+            metrics.stores.increment(stored ? "stored" : "raced")
+        } catch {
+            metrics.stores.increment("unavailable")
+        }
+    }
+
+    /// Removes entries a write may have changed; returns the new epoch, or nil when the store could not
+    /// be reached (the tags are then kept for replay).
+    private func invalidate(_ writes: [String]) async -> Int64? {
+        do {
+            let (removed, epoch) = try await store.invalidate(tags: writes)
+            metrics.invalidations.increment()
+            metrics.invalidatedEntries.increment(by: Int64(removed))
+            return epoch
+        } catch {
+            pending.withLock { pending in
+                pending.tags.formUnion(writes)
+                if pending.tags.count > PendingInvalidations.limit {
+                    pending.tags = []
+                    pending.everything = true
+                }
+            }
+            logger.debug("cache invalidation deferred: store unreachable", metadata: ["tags": .stringConvertible(writes.count), "error": .string("\(error)")])
+            return nil
+        }
+    }
+
+    /// Applies deferred invalidations; true when none are left (the cache may be used).
+    func replayPendingInvalidations() async -> Bool {
+        let snapshot = pending.withLock { $0 }
+        guard !snapshot.isEmpty else { return true }
+        do {
+            let removed: Int
+            if snapshot.everything {
+                removed = try await store.invalidateAll()
+            } else {
+                removed = try await store.invalidate(tags: Array(snapshot.tags)).removed
+            }
+            pending.withLock { pending in
+                pending.tags.subtract(snapshot.tags)
+                if snapshot.everything { pending.everything = false }
+            }
+            metrics.invalidations.increment()
+            metrics.invalidatedEntries.increment(by: Int64(removed))
+            logger.notice("replayed cache invalidations deferred during a store outage", metadata: ["removed": .stringConvertible(removed)])
+            return pending.withLock { $0.isEmpty }
+        } catch {
+            return false
+        }
+    }
+
+    /// Runs `work` once per key at a time: callers arriving while it runs wait for the same outcome.
+    /// Returns the outcome and whether this caller started the work. Cancelling the caller that started
+    /// it cancels the work (a client that hangs up or sends `notifications/cancelled` stops the tool);
+    /// the callers that joined then get that cancellation too.
+    private func coalesced(_ key: String, _ work: @escaping @Sendable () async throws -> ToolCallOutcome) async throws -> (ToolCallOutcome, Bool) {
+        let (task, isLeader) = flights.withLock { flights -> (Task<ToolCallOutcome, any Error>, Bool) in
+            if let running = flights[key] { return (running, false) }
+            let task = Task<ToolCallOutcome, any Error> {
+                defer { _ = self.flights.withLock { $0.removeValue(forKey: key) } }
+                return try await work()
+            }
+            flights[key] = task
+            return (task, true)
+        }
+        let outcome = try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            if isLeader { task.cancel() }
+        }
+        return (outcome, isLeader)
+    }
+
+    /// `<tool>:<sha-256 hex of tool, scope and canonical arguments>`.
+    static func key(tool: String, scope: String, arguments: JSONValue) -> String {
+        var material = Array(tool.utf8)
+        material.append(0)
+        material.append(contentsOf: scope.utf8)
+        material.append(0)
+        material.append(contentsOf: arguments.canonicalBytes)
+        return tool + ":" + Digest.hex(Digest.sha256(material))
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+
+    /// Samples the size into the metrics and retries deferred invalidations, until shutdown.
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                _ = await self.replayPendingInvalidations()
+                if let count = try? await self.store.count() { self.metrics.entries.set(Int64(count)) }
+                if let memory = self.store as? MemoryResultStore { self.metrics.bytes.set(Int64(memory.bytes)) }
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
+    }
+
+    /// One line for `/ready`.
+    func describe() async -> String {
+        let entries = (try? await store.count()).map { "\($0) entries" } ?? "store unreachable"
+        let policy = policy
+        let ttl = policy.defaultTTL > .zero ? "read-only/idempotent tools for \(Units.format(policy.defaultTTL))" : "only configured tools"
+        return "\(store.kind): \(entries); caching \(ttl), \(policy.rules.count) per-tool rule(s), results up to \(Units.formatBytes(Int64(policy.maxResultBytes)))"
+    }
+}
