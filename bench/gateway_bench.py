@@ -106,7 +106,9 @@ def main() -> None:
             base_env, SWITCHBOARD_PORT=str(tools_port), SWITCHBOARD_CONFORMANCE_FIXTURES="true"), stderr=subprocess.DEVNULL))
         processes.append(subprocess.Popen([str(bin_dir / "Gateway")], env=dict(
             base_env, SWITCHBOARD_PORT=str(gateway_port), SWITCHBOARD_TOOLS_URL=f"http://127.0.0.1:{tools_port}",
-            SWITCHBOARD_LEARN_URL="", SWITCHBOARD_API_KEYS=f"bench:{key_hash}"), stderr=subprocess.DEVNULL))
+            SWITCHBOARD_LEARN_URL="", SWITCHBOARD_API_KEYS=f"bench:{key_hash}",
+            # The fixture is read-only, so the result cache would answer it; measure the forwarding path.
+            SWITCHBOARD_CACHE_TTL="0"), stderr=subprocess.DEVNULL))
         processes.append(subprocess.Popen([arguments.python, str(HERE / "python_server.py"), str(python_port)], stderr=subprocess.DEVNULL))
         for port in (tools_port, gateway_port, python_port):
             wait_http(f"http://127.0.0.1:{port}/health" if port != python_port else f"http://127.0.0.1:{port}/mcp")
