@@ -6,8 +6,9 @@ VENV        := .venv
 PYTHON      := $(VENV)/bin/python
 BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
+BENCH_DEPS  := wrk python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-redis bench-tools eval clean compose-schema
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-gateway bench-redis bench-tools eval clean compose-schema
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -50,9 +51,10 @@ $(PYTHON): Tests/python/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/python/requirements.txt
 	@touch $(PYTHON)
 
+# Serially: many suites start live stacks and time their probes; on two cores, parallel suites starve each other.
 swift-test: test-deps venv
 	swift build --build-tests
-	SWITCHBOARD_TEST_PYTHON=$(abspath $(PYTHON)) swift test --skip-build
+	SWITCHBOARD_TEST_PYTHON=$(abspath $(PYTHON)) swift test --skip-build --no-parallel
 
 python-test: venv
 	SWITCHBOARD_BIN=$(abspath .build/debug) $(PYTHON) -m pytest -q Tests/python
@@ -68,7 +70,17 @@ eval: deps
 	swift build -c $(EVAL_CONFIG) --product LearnEval
 	.build/$(EVAL_CONFIG)/LearnEval report --nab $(NAB_DIR) --output docs/learning.md
 
-bench: bench-redis bench-tools
+bench: bench-gateway bench-redis bench-tools
+
+# Gateway benchmark: wrk on loopback against the release gateway, the tool service directly and the Python
+# SDK server, BENCH_SECONDS per load point (12 points); paste its output into docs/benchmarks.md.
+BENCH_SECONDS ?= 10
+bench-gateway: deps
+	$(call apt_install,$(BENCH_DEPS))
+	@$(MAKE) --no-print-directory $(PYTHON)
+	swift build -c release --product Gateway
+	swift build -c release --product ToolService
+	$(PYTHON) bench/gateway_bench.py $(abspath .build/release) $(abspath $(PYTHON)) --seconds $(BENCH_SECONDS)
 
 # Redis client vs redis-benchmark, and tools/call latency with and without the cache (docs/benchmarks.md).
 bench-redis: test-deps

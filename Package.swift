@@ -74,7 +74,9 @@ let package = Package(
             path: "Sources/Core",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "Gateway", dependencies: serviceDependencies, swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "Gateway", dependencies: serviceDependencies + [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ToolService",
             dependencies: serviceDependencies + [.product(name: "UnixSignals", package: "swift-service-lifecycle")],

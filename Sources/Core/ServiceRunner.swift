@@ -65,7 +65,9 @@ public struct ServiceEnvironment: Sendable {
 /// - otherwise configuration is validated (a bad value exits 2 naming the key), JSON logging starts and
 ///   the application runs until SIGTERM/SIGINT, draining in-flight requests for `SWITCHBOARD_SHUTDOWN_GRACE`.
 public enum ServiceRunner {
-    public static func main<App: ApplicationProtocol>(
+    /// `build` returns the service to run: normally the Hummingbird application, or another
+    /// `Service` for a process that serves on something other than HTTP (the gateway's stdio mode).
+    public static func main<App: Service>(
         service: String, keys: [ConfigKey], build: @Sendable (ServiceEnvironment) async throws -> App
     ) async -> Never {
         let program = (CommandLine.arguments.first ?? service).split(separator: "/").last.map(String.init) ?? service
@@ -95,7 +97,11 @@ public enum ServiceRunner {
         let address = "\(configuration.string(.host)):\(configuration.port)"
         do {
             let app = try await build(environment)
-            var groupConfiguration = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            // A service that returns on its own (stdio at end of input) ends the process normally.
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
             groupConfiguration.maximumGracefulShutdownDuration = configuration.duration(.shutdownGrace)
             groupConfiguration.maximumCancellationDuration = .seconds(5)
             logger.info("starting", metadata: ["address": .string(address), "version": .string(environment.identity.version)])

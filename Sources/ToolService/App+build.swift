@@ -6,7 +6,8 @@ import SwitchboardCore
 func buildApplication(_ environment: ServiceEnvironment) async throws -> some ApplicationProtocol {
     let metrics = ToolMetrics(registry: environment.metrics.registry)
     let runtime = try ToolRuntime(toolSettings(environment.configuration), metrics: metrics, logger: environment.logger)
-    let router = buildRouter(environment, catalog: .standard(), runtime: runtime)
+    let catalog = ToolCatalog.standard(conformanceFixtures: environment.configuration.bool(.conformanceFixtures))
+    let router = buildRouter(environment, catalog: catalog, runtime: runtime)
     return environment.makeApplication(router: router, services: [PolicyWatcher(store: runtime.policies), ToolRuntimeService(runtime: runtime)])
 }
 

@@ -1,4 +1,8 @@
-"""Starts one stack with `switchboard up -d` on free ports for the Python tests, and stops it after."""
+"""Starts one stack with `switchboard up -d` on free ports for the Python tests, and stops it after.
+
+The stack's tool service serves the MCP conformance fixtures (SWITCHBOARD_CONFORMANCE_FIXTURES=true),
+which the conformance-mirror harness and the client tests call.
+"""
 
 import os
 import random
@@ -31,6 +35,10 @@ def _free_base(count: int) -> int:
             return base
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "scenario(id): the official MCP conformance scenario a test mirrors")
+
+
 @dataclass
 class Stack:
     directory: Path
@@ -38,12 +46,40 @@ class Stack:
     env: dict
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.base}"
+
+    @property
     def mcp_url(self) -> str:
-        return f"http://127.0.0.1:{self.base}/mcp"
+        return f"{self.url}/mcp"
+
+    @property
+    def tools_urls(self) -> list[str]:
+        """The tool service's two replicas (compose: replicas: 2)."""
+        return [f"http://127.0.0.1:{self.base + 1}", f"http://127.0.0.1:{self.base + 2}"]
 
     @property
     def api_key(self) -> str:
         return (self.directory / ".switchboard" / "api-key").read_text().strip()
+
+    @property
+    def service_secret(self) -> str:
+        return (self.directory / ".switchboard" / "service-secret").read_text().strip()
+
+    def gateway_command_env(self) -> dict:
+        """Environment for `Gateway --stdio` launched by a client against this stack's tool service."""
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "SWITCHBOARD_TOOLS_URL": ",".join(self.tools_urls),
+            "SWITCHBOARD_SERVICE_SECRET": self.service_secret,
+            "SWITCHBOARD_LEARN_URL": "",
+            "SWITCHBOARD_LOG_LEVEL": "warning",
+        }
+
+    def tool_metrics(self) -> str:
+        import httpx2
+
+        return "".join(httpx2.get(f"{url}/metrics", timeout=10).text for url in self.tools_urls)
 
     def switchboard(self, *args, check=True):
         return subprocess.run([str(BIN / "switchboard"), *args, "-f", str(ROOT / "compose/docker-compose.yml")],
@@ -59,6 +95,7 @@ def stack():
         "SWITCHBOARD_LEARN_PORT": str(base + 3), "SWITCHBOARD_METRICS_PORT": str(base + 4),
         "SWITCHBOARD_CONTROL_PORT": str(base + 5), "SWITCHBOARD_PROMETHEUS_PORT": str(base + 6),
         "SWITCHBOARD_REDIS_PORT": str(base + 7),
+        "SWITCHBOARD_CONFORMANCE_FIXTURES": "true",
     })
     env.pop("SWITCHBOARD_API_KEY", None)
     directory = Path(tempfile.mkdtemp(prefix="switchboard-pytest-"))

@@ -57,6 +57,25 @@ extension ConfigKey {
         "SWITCHBOARD_TOOLS_SERVICE", default: "tools", .nonEmpty,
         "The tool service's name: asked of the supervisor, or resolved as tasks.<name> (port and scheme from SWITCHBOARD_TOOLS_URL)"
     )
+    public static let allowedHosts = ConfigKey(
+        "SWITCHBOARD_ALLOWED_HOSTS", default: "localhost,127.0.0.1,[::1]", .list,
+        "Host header values the MCP endpoints accept (DNS-rebinding protection; an entry without a port allows any port; * allows all); others get 421"
+    )
+    public static let allowedOrigins = ConfigKey(
+        "SWITCHBOARD_ALLOWED_ORIGINS", default: "http://localhost,http://127.0.0.1,http://[::1]", .list,
+        "Origin header values the MCP endpoints accept when a browser sends one (an entry without a port allows any port; * allows all); others get 403"
+    )
+    public static let sessionTTL = ConfigKey(
+        "SWITCHBOARD_SESSION_TTL", default: "7d", .duration,
+        "Lifetime of a signed Mcp-Session-Id (handshake-era sessions need no server state and survive restarts)"
+    )
+    public static let pageSize = ConfigKey(
+        "SWITCHBOARD_PAGE_SIZE", default: "100", .integer(1...10_000), "Tools per tools/list page (the rest follow through nextCursor)"
+    )
+    public static let stdio = ConfigKey(
+        "SWITCHBOARD_STDIO", default: "false", .boolean,
+        "Serve MCP on stdin/stdout (newline-delimited JSON-RPC, logs on stderr) instead of HTTP, for clients that launch the gateway"
+    )
 
     public static let redisURL = ConfigKey(
         "SWITCHBOARD_REDIS_URL", default: "", .string,
@@ -100,9 +119,10 @@ extension ConfigKey {
 
     public static var gateway: [ConfigKey] {
         common(port: 8080) + [
-            .toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout, .toolsDiscovery, .toolsService, .supervisorURL, .workspace,
-            .redisURL, .redisPool, .redisTimeout, .cacheTTL, .cacheTools, .cacheMaxResult, .cacheMemory, .cacheWarm, .rateLimits,
-            .rateLimitOutage,
+            .toolsURL, .learnURL, .apiKeys, .maxBodySize, .toolTimeout, .toolsDiscovery, .toolsService, .supervisorURL,
+            .allowedHosts, .allowedOrigins, .sessionTTL, .pageSize, .stdio,
+            .workspace, .redisURL, .redisPool, .redisTimeout, .cacheTTL, .cacheTools, .cacheMaxResult, .cacheMemory, .cacheWarm,
+            .rateLimits, .rateLimitOutage,
         ]
     }
 
@@ -124,8 +144,13 @@ extension ConfigKey {
         "SWITCHBOARD_AUDIT_MAX_SIZE", default: "10MiB", .byteSize, "Size at which the audit log is rotated (five files are kept)"
     )
 
+    public static let conformanceFixtures = ConfigKey(
+        "SWITCHBOARD_CONFORMANCE_FIXTURES", default: "false", .boolean,
+        "Also serve the MCP conformance-suite fixture tools (test_simple_text, …); for tests only, never in production"
+    )
+
     public static var toolService: [ConfigKey] {
-        common(port: 8081) + [.workspace, .policyFile, .auditLog, .auditMaxSize]
+        common(port: 8081) + [.workspace, .policyFile, .auditLog, .auditMaxSize, .conformanceFixtures]
     }
 
     // MARK: Learn service

@@ -109,6 +109,36 @@ public struct JSONParser {
         return result
     }
 
+    /// Validates `bytes` as one JSON array and returns the byte range of each element.
+    /// Throws if the text is not valid JSON or not an array.
+    public static func elements(of bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> [Range<Int>] {
+        var parser = JSONParser(bytes, maxDepth: maxDepth)
+        parser.skipWhitespace()
+        guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "[") else {
+            throw JSONParseError(offset: parser.index, reason: "expected an array")
+        }
+        parser.index += 1
+        var result: [Range<Int>] = []
+        parser.skipWhitespace()
+        if parser.peek() == UInt8(ascii: "]") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                let start = parser.index
+                try parser.skipValue(depth: 1)
+                result.append(start..<parser.index)
+                parser.skipWhitespace()
+                guard let next = parser.next() else { throw parser.error("unterminated array") }
+                if next == UInt8(ascii: "]") { break }
+                guard next == UInt8(ascii: ",") else { throw parser.error("expected ',' or ']' in array", back: 1) }
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.error("unexpected data after the JSON value") }
+        return result
+    }
+
     /// Checks that `bytes` is one valid JSON value, without building it.
     public static func validate(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) {
         var parser = JSONParser(bytes, maxDepth: maxDepth)

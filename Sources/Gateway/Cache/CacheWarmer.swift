@@ -106,7 +106,7 @@ final class CacheWarmer: Service, Sendable {
             let timeout = toolTimeout
             do {
                 let served = try await cache.serve(tool: tool, arguments: call.arguments[...], principal: call.principal, bypass: true) {
-                    try await backends.call(tool, arguments: call.arguments[...], principal: call.principal, timeout: timeout)
+                    try await backends.call(tool, arguments: call.arguments[...], principal: call.principal, callID: RequestID.generate(), timeout: timeout)
                 }
                 metrics.warmCalls.increment(served.status == .bypass && !served.outcome.isError ? "stored" : "failed")
             } catch {

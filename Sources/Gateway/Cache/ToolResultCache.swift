@@ -207,7 +207,9 @@ final class ToolResultCache: Service, Sendable {
     }
 
     /// Runs `work` once per key at a time: callers arriving while it runs wait for the same outcome.
-    /// Returns the outcome and whether this caller started the work.
+    /// Returns the outcome and whether this caller started the work. Cancelling the caller that started
+    /// it cancels the work (a client that hangs up or sends `notifications/cancelled` stops the tool);
+    /// the callers that joined then get that cancellation too.
     private func coalesced(_ key: String, _ work: @escaping @Sendable () async throws -> ToolCallOutcome) async throws -> (ToolCallOutcome, Bool) {
         let (task, isLeader) = flights.withLock { flights -> (Task<ToolCallOutcome, any Error>, Bool) in
             if let running = flights[key] { return (running, false) }
@@ -218,7 +220,12 @@ final class ToolResultCache: Service, Sendable {
             flights[key] = task
             return (task, true)
         }
-        return (try await task.value, isLeader)
+        let outcome = try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            if isLeader { task.cancel() }
+        }
+        return (outcome, isLeader)
     }
 
     /// `<tool>:<sha-256 hex of tool, scope and canonical arguments>`.

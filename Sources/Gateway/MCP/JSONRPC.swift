@@ -1,3 +1,4 @@
+import HTTPTypes
 import SwitchboardCore
 
 /// JSON-RPC 2.0 error codes used by MCP.
@@ -15,6 +16,21 @@ enum JSONRPCErrorCode: Int, Sendable {
     case unsupportedProtocolVersion = -32022
     /// Rate limit exceeded (implementation-defined range).
     case rateLimited = -32029
+    /// The request was cancelled by `notifications/cancelled` (handshake-era HTTP answers it with this).
+    case requestCancelled = -32800
+
+    /// The HTTP status a 2026-07-28 response carries for this error (the reference server's table);
+    /// codes not in the table keep 200.
+    var modernStatus: HTTPResponse.Status {
+        switch self {
+        case .parseError, .invalidRequest, .invalidParams, .headerMismatch, .missingRequiredClientCapability, .unsupportedProtocolVersion:
+            return .badRequest
+        case .methodNotFound:
+            return .notFound
+        case .internalError, .rateLimited, .requestCancelled:
+            return .ok
+        }
+    }
 }
 
 /// A JSON-RPC error ready to be written.
@@ -30,7 +46,8 @@ struct JSONRPCError: Error, Sendable {
     }
 }
 
-/// One decoded client message. Values the gateway only forwards (ids, tool arguments) stay as raw bytes.
+/// One decoded client message. It is parsed once: values the gateway only forwards (the id, tool
+/// arguments) stay raw bytes, and `params` is kept as a list of member ranges.
 struct JSONRPCMessage: Sendable {
     enum Kind: Sendable {
         case request
@@ -43,36 +60,41 @@ struct JSONRPCMessage: Sendable {
     /// The raw JSON of the id (a string or a number), for requests and responses.
     let id: [UInt8]?
     let method: String
-    /// The whole body and the byte range of `params` within it.
+    /// The whole message.
     let body: [UInt8]
-    let paramsRange: Range<Int>?
+    /// The members of `params` with ranges into `body`; empty when params is absent.
+    let paramMembers: [JSONMemberRange]
 
-    /// `params` decoded (small for every method except tools/call, whose arguments stay raw).
-    func params() throws(JSONRPCError) -> JSONValue {
-        guard let paramsRange else { return .object([]) }
-        do {
-            let value = try body.withUnsafeBytes { try JSONParser.parse(UnsafeRawBufferPointer(rebasing: $0[paramsRange])) }
-            guard case .object = value else { throw JSONRPCError(.invalidParams, "params must be an object") }
-            return value
-        } catch let error as JSONRPCError {
-            throw error
-        } catch {
-            throw JSONRPCError(.invalidParams, "params: \(error)")
-        }
+    /// The raw bytes of `params.<key>`.
+    func param(_ key: String) -> ArraySlice<UInt8>? {
+        guard let member = paramMembers.last(where: { $0.key == key }) else { return nil }
+        return body[member.range]
     }
 
-    /// `params` members as raw byte ranges within `body`.
-    func paramMembers() throws(JSONRPCError) -> [JSONMemberRange] {
-        guard let paramsRange else { return [] }
-        do {
-            return try body.withUnsafeBytes { pointer in
-                try JSONParser.members(of: UnsafeRawBufferPointer(rebasing: pointer[paramsRange])).map {
-                    JSONMemberRange(key: $0.key, range: ($0.range.lowerBound + paramsRange.lowerBound)..<($0.range.upperBound + paramsRange.lowerBound))
-                }
-            }
-        } catch {
-            throw JSONRPCError(.invalidParams, "params must be an object")
-        }
+    /// `params.<key>` decoded (small members only; tool arguments stay raw).
+    func decodedParam(_ key: String) -> JSONValue? {
+        guard let raw = param(key) else { return nil }
+        return try? raw.withUnsafeBytes { try JSONParser.parse($0) }
+    }
+
+    /// `params.<key>` when it is a string; a wrong type is an invalid-params error naming it.
+    func stringParam(_ key: String) throws(JSONRPCError) -> String? {
+        guard let value = decodedParam(key), !value.isNull else { return nil }
+        guard let text = value.stringValue else { throw JSONRPCError(.invalidParams, "params.\(key) must be a string") }
+        return text
+    }
+
+    /// `params._meta` decoded; nil when absent. A `_meta` that is not an object is an error.
+    func meta() throws(JSONRPCError) -> JSONValue? {
+        guard let value = decodedParam("_meta") else { return nil }
+        guard case .object = value else { throw JSONRPCError(.invalidParams, "params._meta must be an object") }
+        return value
+    }
+
+    /// The protocol version a 2026-07-28 envelope names, if the message carries one.
+    var envelopeVersion: JSONValue? {
+        guard let raw = param("_meta"), raw.first == UInt8(ascii: "{") else { return nil }
+        return (try? raw.withUnsafeBytes { try JSONParser.parse($0) })?[MCPMeta.protocolVersion]
     }
 
     /// Parses one message. A failure carries the request id whenever it could be read.
@@ -82,51 +104,60 @@ struct JSONRPCMessage: Sendable {
             members = try body.withUnsafeBytes { try JSONParser.members(of: $0) }
         } catch {
             // Tell apart "not JSON" from "JSON but not an object".
-            let isJSON = (try? body.withUnsafeBytes { try JSONParser.validate($0) }) != nil
-            if isJSON {
-                let isBatch = body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[")
-                return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, isBatch ? "batch requests are not supported" : "a JSON-RPC message must be an object"), id: nil, isBatch: isBatch))
+            if (try? body.withUnsafeBytes { try JSONParser.validate($0) }) != nil {
+                return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "a JSON-RPC message must be an object"), id: nil))
             }
-            return .failure(JSONRPCFailure(error: JSONRPCError(.parseError, "parse error: \(error)"), id: nil))
+            return .failure(JSONRPCFailure(error: JSONRPCError(.parseError, "Parse error: \(error)"), id: nil))
         }
-        func raw(_ key: String) -> [UInt8]? {
+        func raw(_ key: String) -> ArraySlice<UInt8>? {
             guard let member = members.last(where: { $0.key == key }) else { return nil }
-            return Array(body[member.range])
+            return body[member.range]
         }
-        var id = raw("id")
-        if let candidate = id {
+        let id = raw("id").map(Array.init)
+        if let id {
             // Ids are strings or numbers; null and anything else make the message invalid.
-            let first = candidate.first ?? 0
+            let first = id.first ?? 0
             let isString = first == UInt8(ascii: "\"")
             let isNumber = first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9"))
             if !(isString || isNumber) {
-                if candidate == Array("null".utf8) {
-                    return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "id must not be null"), id: nil))
-                }
-                id = nil
-                return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "id must be a string or a number"), id: nil))
+                let reason = id == Array("null".utf8) ? "id must not be null" : "id must be a string or a number"
+                return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, reason), id: nil))
             }
         }
-        guard raw("jsonrpc") == Array("\"2.0\"".utf8) else {
+        guard let version = raw("jsonrpc"), version.elementsEqual("\"2.0\"".utf8) else {
             return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "jsonrpc must be \"2.0\""), id: id))
         }
-        let paramsRange = members.last(where: { $0.key == "params" })?.range
         guard let methodBytes = raw("method") else {
             if id != nil, raw("result") != nil || raw("error") != nil {
-                return .success(JSONRPCMessage(kind: .response, id: id, method: "", body: body, paramsRange: nil))
+                return .success(JSONRPCMessage(kind: .response, id: id, method: "", body: body, paramMembers: []))
             }
             return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "method is missing"), id: id))
         }
-        guard case .string(let method)? = try? JSONParser.parse(methodBytes) else {
+        guard case .string(let method)? = try? methodBytes.withUnsafeBytes({ try JSONParser.parse($0) }) else {
             return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "method must be a string"), id: id))
         }
-        if let paramsRange {
-            let first = body[paramsRange.lowerBound]
-            if first != UInt8(ascii: "{") && first != UInt8(ascii: "[") {
+        var paramMembers: [JSONMemberRange] = []
+        if let params = members.last(where: { $0.key == "params" }) {
+            guard body[params.range.lowerBound] == UInt8(ascii: "{") else {
                 return .failure(JSONRPCFailure(error: JSONRPCError(.invalidRequest, "params must be an object"), id: id))
             }
+            let inner = (try? body.withUnsafeBytes { try JSONParser.members(of: UnsafeRawBufferPointer(rebasing: $0[params.range])) }) ?? []
+            paramMembers = inner.map {
+                JSONMemberRange(key: $0.key, range: ($0.range.lowerBound + params.range.lowerBound)..<($0.range.upperBound + params.range.lowerBound))
+            }
         }
-        return .success(JSONRPCMessage(kind: id == nil ? .notification : .request, id: id, method: method, body: body, paramsRange: paramsRange))
+        return .success(JSONRPCMessage(kind: id == nil ? .notification : .request, id: id, method: method, body: body, paramMembers: paramMembers))
+    }
+
+    /// Whether `body` (after leading whitespace) is a JSON array: a batch.
+    static func isBatch(_ body: some Collection<UInt8>) -> Bool {
+        body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "[")
+    }
+
+    /// The elements of a batch, each as its own message body; nil when the batch is not valid JSON.
+    static func batchElements(_ body: [UInt8]) -> [[UInt8]]? {
+        guard let ranges = try? body.withUnsafeBytes({ try JSONParser.elements(of: $0) }) else { return nil }
+        return ranges.map { Array(body[$0]) }
     }
 }
 
@@ -134,10 +165,9 @@ struct JSONRPCMessage: Sendable {
 struct JSONRPCFailure: Error, Sendable {
     let error: JSONRPCError
     let id: [UInt8]?
-    var isBatch = false
 }
 
-/// Builds JSON-RPC responses around raw result bytes.
+/// Builds JSON-RPC messages around raw bytes.
 enum JSONRPCResponse {
     static let nullID = Array("null".utf8)
 
@@ -167,13 +197,26 @@ enum JSONRPCResponse {
         return writer.bytes
     }
 
-    static func notification(method: String, params: JSONValue) -> [UInt8] {
-        var writer = JSONWriter(capacity: 128)
-        writer.raw("{\"jsonrpc\":\"2.0\",\"method\":")
-        writer.string(method)
-        writer.raw(",\"params\":")
-        writer.value(params)
+    /// A notification whose params are already serialized.
+    static func notification(method: StaticString, params: some Collection<UInt8>) -> [UInt8] {
+        var writer = JSONWriter(capacity: params.count + 64)
+        writer.raw("{\"jsonrpc\":\"2.0\",\"method\":\"")
+        writer.raw(method)
+        writer.raw("\",\"params\":")
+        writer.raw(params)
         writer.raw("}")
         return writer.bytes
     }
+}
+
+/// The reserved `_meta` keys of the 2026-07-28 envelope.
+enum MCPMeta {
+    static let protocolVersion = "io.modelcontextprotocol/protocolVersion"
+    static let clientCapabilities = "io.modelcontextprotocol/clientCapabilities"
+    static let clientInfo = "io.modelcontextprotocol/clientInfo"
+    static let logLevel = "io.modelcontextprotocol/logLevel"
+    static let serverInfo = "io.modelcontextprotocol/serverInfo"
+    static let subscriptionID = "io.modelcontextprotocol/subscriptionId"
+    /// A tool's `_meta` member naming client capabilities its calls need (Switchboard's own key).
+    static let requiredClientCapabilities = "io.switchboard/requiredClientCapabilities"
 }

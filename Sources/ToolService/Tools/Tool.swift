@@ -31,6 +31,8 @@ struct ToolDefinition: Sendable {
     /// Present when the result carries `structuredContent`.
     var outputSchema: JSONValue?
     var annotations: ToolAnnotations
+    /// Members of the tool's `_meta` (e.g. `io.switchboard/requiredClientCapabilities`).
+    var meta: [(key: String, value: JSONValue)] = []
 
     /// The MCP `Tool` object.
     var json: JSONValue {
@@ -53,6 +55,7 @@ struct ToolDefinition: Sendable {
                 ]
             )
         )
+        if !meta.isEmpty { members.append(("_meta", .object(meta))) }
         return .object(members)
     }
 }

@@ -37,9 +37,14 @@ struct ToolCatalog: Sendable {
 
     var names: [String] { tools.keys.sorted() }
 
-    /// Every tool of the product.
-    static func standard() -> ToolCatalog {
-        ToolCatalog([
+    /// Every tool of the product; with `conformanceFixtures`, also the MCP conformance fixtures.
+    static func standard(conformanceFixtures: Bool = false) -> ToolCatalog {
+        ToolCatalog(products + (conformanceFixtures ? ConformanceFixtures.tools : []))
+    }
+
+    /// The product's tools.
+    static var products: [any Tool] {
+        [
             ExecuteCommand(),
             StartProcess(),
             ReadProcessOutput(),
@@ -58,6 +63,6 @@ struct ToolCatalog: Sendable {
             BatchFileOperations(),
             GetSystemInfo(),
             GetSystemStatus(),
-        ])
+        ]
     }
 }

@@ -1,0 +1,158 @@
+"""Gateway benchmark (`make bench`): tools/call of a trivial tool under wrk at several concurrencies,
+through the gateway, straight to the tool service (the gateway's own overhead is the difference), and
+served by the official MCP Python SDK for comparison. Prints a Markdown table and the ratios.
+
+usage: gateway_bench.py BIN_DIR PYTHON [--seconds 10] [--concurrency 1,16,64,256]
+Everything listens on 127.0.0.1; every load point is bounded by --seconds; all processes are stopped at the end.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KEY = "bench-key"
+SECRET = "bench-service-secret"
+TOOL = "test_simple_text"
+EXPECTED = "This is a simple text response for testing."
+
+
+def free_port() -> int:
+    while True:
+        port = random.randint(20000, 55000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except Exception as error:  # noqa: BLE001 - any answer (even 4xx) means it is up
+            if hasattr(error, "code"):
+                return
+            time.sleep(0.1)
+    raise SystemExit(f"nothing answered at {url} within {timeout} s")
+
+
+def modern_request(port: int) -> tuple[str, dict]:
+    body = json.dumps({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": TOOL, "arguments": {}, "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": {"name": "wrk", "version": "1"}}}})
+    headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+               "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": TOOL}
+    return body, headers
+
+
+def check(url: str, body: str, headers: dict) -> None:
+    """One request before the load: the answer must be the tool's result, not an error."""
+    request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read().decode()
+    if EXPECTED not in text or '"error"' in text:
+        raise SystemExit(f"{url} did not answer the tool's result: {text[:300]}")
+
+
+def wrk(url: str, body: str, headers: dict, connections: int, seconds: int) -> dict:
+    env = dict(os.environ, BENCH_BODY=body, BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in headers.items()))
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(HERE / "mcp_call.lua"), url]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "unknown CPU")
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
+    return f"{os.cpu_count()} × {model}, {memory} GiB RAM, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("bin")
+    parser.add_argument("python")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--concurrency", default="1,16,64,256")
+    arguments = parser.parse_args()
+    levels = [int(c) for c in arguments.concurrency.split(",")]
+    bin_dir = Path(arguments.bin)
+
+    tools_port, gateway_port, python_port = free_port(), free_port(), free_port()
+    base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SWITCHBOARD_SERVICE_SECRET": SECRET, "SWITCHBOARD_LOG_LEVEL": "warning"}
+    key_hash = hashlib.sha256(KEY.encode()).hexdigest()
+    processes = []
+    try:
+        processes.append(subprocess.Popen([str(bin_dir / "ToolService")], env=dict(
+            base_env, SWITCHBOARD_PORT=str(tools_port), SWITCHBOARD_CONFORMANCE_FIXTURES="true"), stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen([str(bin_dir / "Gateway")], env=dict(
+            base_env, SWITCHBOARD_PORT=str(gateway_port), SWITCHBOARD_TOOLS_URL=f"http://127.0.0.1:{tools_port}",
+            SWITCHBOARD_LEARN_URL="", SWITCHBOARD_API_KEYS=f"bench:{key_hash}",
+            # The fixture is read-only, so the result cache would answer it; measure the forwarding path.
+            SWITCHBOARD_CACHE_TTL="0"), stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen([arguments.python, str(HERE / "python_server.py"), str(python_port)], stderr=subprocess.DEVNULL))
+        for port in (tools_port, gateway_port, python_port):
+            wait_http(f"http://127.0.0.1:{port}/health" if port != python_port else f"http://127.0.0.1:{port}/mcp")
+
+        body, headers = modern_request(gateway_port)
+        direct_body = json.dumps({"name": TOOL, "arguments": {}})
+        direct_headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
+        python_headers = {k: v for k, v in headers.items() if k != "Authorization"}
+        targets = {
+            "gateway": (f"http://127.0.0.1:{gateway_port}/mcp", body, headers),
+            "tool service (direct)": (f"http://127.0.0.1:{tools_port}/v1/tools/call", direct_body, direct_headers),
+            "Python SDK server": (f"http://127.0.0.1:{python_port}/mcp", body, python_headers),
+        }
+        for url, sent, sent_headers in targets.values():
+            check(url, sent, sent_headers)
+            wrk(url, sent, sent_headers, 4, 2)  # warm-up
+        results = {}
+        for name, (url, sent, sent_headers) in targets.items():
+            for connections in levels:
+                results[(name, connections)] = wrk(url, sent, sent_headers, connections, arguments.seconds)
+                point = results[(name, connections)]
+                print(f"  {name:<22} c={connections:<4} {point['rps']:>9.0f} req/s  p50 {point['p50_us']} µs  p99 {point['p99_us']} µs"
+                      f"  errors {point['non2xx'] + point['socket_errors']}", file=sys.stderr)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    print(f"machine: {machine()}")
+    print(f"command: make bench ({arguments.seconds} s per point, wrk -t min(2,c) -c c, keep-alive, 127.0.0.1)\n")
+    print("| target | connections | req/s | p50 µs | p90 µs | p99 µs | errors |")
+    print("|---|---|---|---|---|---|---|")
+    for (name, connections), point in results.items():
+        print(f"| {name} | {connections} | {point['rps']:.0f} | {point['p50_us']} | {point['p90_us']} | {point['p99_us']} | {point['non2xx'] + point['socket_errors']} |")
+    print()
+    for connections in levels:
+        gateway, python, direct = results[("gateway", connections)], results[("Python SDK server", connections)], results[("tool service (direct)", connections)]
+        print(f"c={connections}: gateway/Python throughput ratio {gateway['rps'] / python['rps']:.1f}×; "
+              f"gateway overhead at p50 {gateway['p50_us'] - direct['p50_us']} µs (gateway {gateway['p50_us']} µs − direct {direct['p50_us']} µs)")
+
+
+if __name__ == "__main__":
+    main()
