@@ -4,9 +4,7 @@ import Testing
 
 @testable import ToolService
 
-/// `get_system_info`, checked against what /proc says. (`get_system_status` is covered end to end by
-/// Tests/python/test_tools.py: in this process, get_system_status, start_process, get_system_status,
-/// terminate_process segfaults in libdispatch's `_dispatch_event_loop_drain`; an open defect.)
+/// `get_system_info` and `get_system_status`, checked against what /proc says.
 struct SystemToolTests {
     /// A `/proc/meminfo` field in bytes.
     static func meminfo(_ field: String) throws -> Int64 {
@@ -31,6 +29,28 @@ struct SystemToolTests {
         let extra = await harness.call("get_system_info", ["verbose": true])
         #expect(extra.isError)
         #expect(ToolHarness.text(extra).contains("arguments.verbose"))
+        await harness.close()
+    }
+
+    @Test func systemStatusCountsBackgroundProcesses() async throws {
+        let harness = try ToolHarness()
+        let idle = await harness.call("get_system_status")
+        #expect(!idle.isError)
+        let status = try #require(idle.structuredContent)
+        #expect(status["cpu"]?["cores"]?.intValue == Int64(ProcessInfo.processInfo.activeProcessorCount))
+        let usage = try #require(status["cpu"]?["usage_percent"]?.doubleValue)
+        #expect(usage >= 0 && usage <= 100)
+        #expect(status["memory"]?["total_bytes"]?.intValue == (try Self.meminfo("MemTotal")))
+        #expect(status["disks"]?.arrayValue?.first?["path"]?.stringValue == harness.root)
+        #expect(status["background_processes"]?.intValue == 0)
+        let started = await harness.call("start_process", ["command": "sleep", "args": ["30"], "wait_ms": 0])
+        let pid = try #require(started.structuredContent?["pid"]?.intValue)
+        let busy = await harness.call("get_system_status")
+        #expect(busy.structuredContent?["background_processes"]?.intValue == 1)
+        let stopped = await harness.call("terminate_process", ["pid": .int(pid), "grace_ms": 500])
+        #expect(stopped.structuredContent?["running"] == false)
+        let after = await harness.call("get_system_status")
+        #expect(after.structuredContent?["background_processes"]?.intValue == 0)
         await harness.close()
     }
 }

@@ -106,7 +106,6 @@ public final class ChildProcess: Sendable {
     private struct ExitState {
         var status: ExitStatus?
         var waiters: [CheckedContinuation<ExitStatus, Never>] = []
-        var source: UncheckedBox<any DispatchSourceRead>?
     }
 
     init(pid: pid_t, stdin: FileHandle?, stdout: AsyncStream<[UInt8]>?, stderr: AsyncStream<[UInt8]>?, processGroup: Bool) {
@@ -117,12 +116,13 @@ public final class ChildProcess: Sendable {
         self.processGroup = processGroup
         let pidfd = sb_pidfd_open(pid)
         if pidfd >= 0 {
-            let source = DispatchSource.makeReadSource(fileDescriptor: pidfd, queue: .global())
-            source.setEventHandler { [weak self] in self?.reap() }
-            source.setCancelHandler { Foundation.close(pidfd) }
-            let box = UncheckedBox<any DispatchSourceRead>(source)
-            exit.withLock { $0.source = box }
-            source.resume()
+            // The pidfd turns readable when the child exits. The watch reaps it even when this object
+            // is gone, so no zombie is left behind.
+            _ = DescriptorMonitor.shared.watch(pidfd) { [weak self] _ in
+                guard let status = ChildProcess.reap(pid) else { return true }
+                self?.finish(status)
+                return false
+            }
         } else {
             // No pidfd (very old kernel): a thread waits instead.
             Thread.detachNewThread { [self] in
@@ -182,28 +182,23 @@ public final class ChildProcess: Sendable {
         return result
     }
 
-    private func reap() {
+    /// Collects the exit status of `pid` without blocking; nil while it has not ended.
+    private static func reap(_ pid: pid_t) -> ExitStatus? {
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
-        if result == pid {
-            finish(ChildProcess.decode(status))
-        } else if result < 0 && errno == ECHILD {
-            // Someone else reaped it; the status is unknown.
-            finish(.exited(-1))
-        }
+        if result == pid { return decode(status) }
+        // Someone else reaped it; the status is unknown.
+        if result < 0 && errno == ECHILD { return .exited(-1) }
+        return nil
     }
 
     private func finish(_ status: ExitStatus) {
-        let (waiters, source) = exit.withLock { state -> ([CheckedContinuation<ExitStatus, Never>], UncheckedBox<any DispatchSourceRead>?) in
-            guard state.status == nil else { return ([], nil) }
+        let waiters = exit.withLock { state -> [CheckedContinuation<ExitStatus, Never>] in
+            guard state.status == nil else { return [] }
             state.status = status
-            defer {
-                state.waiters = []
-                state.source = nil
-            }
-            return (state.waiters, state.source)
+            defer { state.waiters = [] }
+            return state.waiters
         }
-        source?.value.cancel()
         for waiter in waiters { waiter.resume(returning: status) }
     }
 

@@ -1,41 +1,36 @@
 import Foundation
 
-/// Reads a pipe without blocking a thread: a dispatch read source delivers chunks into an AsyncStream,
+/// Reads a pipe without blocking a thread: ``DescriptorMonitor`` delivers chunks into an AsyncStream,
 /// which finishes at EOF. The descriptor is closed when the stream ends or is abandoned.
 public enum PipeReader {
     public static func stream(fd: Int32, chunkSize: Int = 64 * 1024) -> AsyncStream<[UInt8]> {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .unbounded)
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: DispatchQueue(label: "switchboard.pipe"))
-        source.setEventHandler {
-            var buffer = [UInt8](repeating: 0, count: chunkSize)
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
-                // Read until the pipe is empty: returning after a short read can miss an EOF that
-                // arrived meanwhile (libdispatch does not always report the hang-up again).
-                if count > 0 {
-                    continuation.yield(Array(buffer[0..<count]))
-                } else if count == 0 {
-                    source.cancel()
-                    return
-                } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                    return
-                } else if errno != EINTR {
-                    source.cancel()
-                    return
+        let monitor = DescriptorMonitor.shared
+        let watch = monitor.watch(
+            fd,
+            readable: { fd in
+                var buffer = [UInt8](repeating: 0, count: chunkSize)
+                while true {
+                    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, chunkSize) }
+                    // Read until the pipe is empty, so that an EOF behind the data is seen now.
+                    if count > 0 {
+                        continuation.yield(Array(buffer[0..<count]))
+                    } else if count == 0 {
+                        return false
+                    } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                        return true
+                    } else if errno != EINTR {
+                        return false
+                    }
                 }
-            }
-        }
-        source.setCancelHandler {
-            close(fd)
-            continuation.finish()
-        }
-        let box = UncheckedBox(source)
+            },
+            ended: { continuation.finish() }
+        )
         continuation.onTermination = { reason in
-            if case .cancelled = reason { box.value.cancel() }
+            if case .cancelled = reason { monitor.cancel(watch) }
         }
-        source.resume()
         return stream
     }
 }
@@ -73,11 +68,4 @@ public struct LineSplitter: Sendable {
         defer { pending = [] }
         return String(decoding: pending, as: UTF8.self)
     }
-}
-
-/// Carries a value the compiler cannot prove Sendable across a concurrency boundary.
-/// Only for values that are thread-safe themselves (dispatch sources, file handles).
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
