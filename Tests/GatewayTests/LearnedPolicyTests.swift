@@ -51,6 +51,21 @@ struct LearnedPolicyTests {
         #expect(problem(["version": 3, "routing": ["http://a": ["weight": 0.5]], "cache": ["t": ["ttl_seconds": 2.5]]]) == nil)
     }
 
+    /// A failed call names the replica it failed on, so the learn service learns error rates per replica.
+    @Test func aFailedCallNamesItsReplicaForTelemetry() async throws {
+        let url = "http://127.0.0.1:\(TestEnvironment.freePorts(1))"
+        let backends = ToolBackends(source: StaticReplicas(urls: [url]), logger: CacheTestSupport.logger) {
+            ServiceClient(baseURL: $0, httpClient: .shared, secret: TestEnvironment.secret, timeout: .seconds(2))
+        }
+        do {
+            _ = try await backends.call(CacheTestSupport.tool("test_simple_text"), arguments: ArraySlice("{}".utf8), principal: "p", callID: "c1", timeout: .seconds(2))
+            Issue.record("a call to a closed port succeeded")
+        } catch {
+            #expect(error.kind == .unavailable)
+            #expect(error.backend == url)
+        }
+    }
+
     /// A learn service that is not there leaves the gateway on the fallback, and `/ready` says so.
     @Test func anUnreachableLearnServiceLeavesTheFallback() async throws {
         try await GatewayStack.withTools { toolsPort in
