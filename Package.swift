@@ -75,7 +75,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
-            name: "Gateway", dependencies: serviceDependencies + [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings
+            name: "Gateway", dependencies: serviceDependencies + ["Learning", .product(name: "NIOPosix", package: "swift-nio")], swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ToolService",
@@ -131,7 +131,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CoreTests", dependencies: testDependencies + ["CHiredis"], swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayTests", dependencies: testDependencies + ["Gateway", "ToolService"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: testDependencies + ["Gateway", "ToolService", "LearnService"], swiftSettings: swiftSettings),
         .testTarget(name: "ToolServiceTests", dependencies: testDependencies + ["ToolService"], swiftSettings: swiftSettings),
         .testTarget(name: "LearnServiceTests", dependencies: testDependencies + ["LearnService", "Learning"], swiftSettings: swiftSettings),
         .testTarget(name: "LearningTests", dependencies: ["Learning"], swiftSettings: swiftSettings),

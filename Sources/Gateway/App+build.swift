@@ -9,7 +9,7 @@ func buildApplication(_ environment: ServiceEnvironment) async throws -> Gateway
     guard environment.configuration.bool(.stdio) else {
         return GatewayProcess(
             service: environment.makeApplication(
-                router: buildRouter(environment, parts: parts), services: [parts.telemetry, parts.catalogWatch] + parts.state.services
+                router: buildRouter(environment, parts: parts), services: [parts.telemetry, parts.catalogWatch, parts.policy] + parts.state.services
             )
         )
     }
@@ -20,7 +20,7 @@ func buildApplication(_ environment: ServiceEnvironment) async throws -> Gateway
     let group = ServiceGroup(
         configuration: ServiceGroupConfiguration(
             services: [
-                .init(service: environment.http), .init(service: parts.telemetry), .init(service: parts.catalogWatch),
+                .init(service: environment.http), .init(service: parts.telemetry), .init(service: parts.catalogWatch), .init(service: parts.policy),
                 .init(service: stdio, successTerminationBehavior: .gracefullyShutdownGroup),
             ] + parts.state.services.map { .init(service: $0) },
             logger: environment.logger
@@ -50,13 +50,16 @@ struct GatewayParts: Sendable {
     let inFlight = CancellationRegistry()
     /// Result cache, rate limits and shared state (Redis or in-process).
     let state: GatewayState
+    /// The learn service's routing weights and cache TTLs, polled.
+    let policy: LearnedPolicy
 
     /// - Parameters:
     ///   - replicas: where tool-service replicas come from (default: `SWITCHBOARD_TOOLS_URL`).
     ///   - catalogTTL: how long a read catalogue is served, and how often open streams look for changes.
+    ///   - policyInterval: how often the learn service's policy is polled.
     init(
         _ environment: ServiceEnvironment, authenticator: (any ClientAuthenticator)? = nil, replicas: (any ReplicaSource)? = nil,
-        catalogTTL: Duration = .seconds(5)
+        catalogTTL: Duration = .seconds(5), policyInterval: Duration = .seconds(5)
     ) throws {
         let configuration = environment.configuration
         let timeout = configuration.duration(.toolTimeout)
@@ -67,6 +70,9 @@ struct GatewayParts: Sendable {
         telemetry = TelemetryReporter(client: learn, logger: environment.logger)
         self.authenticator = try authenticator ?? APIKeyAuthenticator(configuration: configuration.list(.apiKeys))
         state = try GatewayState(configuration: configuration, backends: backends, registry: environment.metrics.registry, logger: environment.logger)
+        policy = LearnedPolicy(
+            client: learn, interval: policyInterval, backends: backends, cache: state.cache, registry: environment.metrics.registry, logger: environment.logger
+        )
         metrics = MCPMetrics(registry: environment.metrics.registry)
         server = MCPServer(
             backends: backends, telemetry: telemetry, metrics: metrics, logLevels: SessionLogLevels(), toolTimeout: timeout,
@@ -109,6 +115,7 @@ func buildRouter(_ environment: ServiceEnvironment, parts: GatewayParts) -> Rout
             let stats = parts.telemetry.statistics
             return DependencyStatus(name: "learn", state: .up, required: false, detail: "telemetry sent \(stats.sent), dropped \(stats.dropped), failed \(stats.failed)")
         },
+        ReadinessProbe { DependencyStatus(name: "policy", state: .up, required: false, detail: parts.policy.summary) },
     ] + parts.state.readinessChecks
     let router = environment.makeRouter(checks: checks)
     let controller = parts.controller(environment)

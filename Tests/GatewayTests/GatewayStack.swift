@@ -48,7 +48,8 @@ struct GatewayStack: Sendable {
 
     /// A gateway on a free port in front of the tool service on `toolsPort`.
     static func withGateway(
-        toolsPort: Int, _ overrides: [String: String] = [:], replicas: (any ReplicaSource)? = nil, _ body: @Sendable (GatewayStack) async throws -> Void
+        toolsPort: Int, _ overrides: [String: String] = [:], replicas: (any ReplicaSource)? = nil, policyInterval: Duration = .milliseconds(200),
+        _ body: @Sendable (GatewayStack) async throws -> Void
     ) async throws {
         let port = TestEnvironment.freePorts(1)
         var settings = [
@@ -61,8 +62,8 @@ struct GatewayStack: Sendable {
         ]
         settings.merge(overrides) { _, new in new }
         let environment = try TestEnvironment.make(service: "gateway", keys: ConfigKey.gateway, settings)
-        let parts = try GatewayParts(environment, replicas: replicas, catalogTTL: .milliseconds(200))
-        let app = environment.makeApplication(router: Gateway.buildRouter(environment, parts: parts), services: [parts.telemetry, parts.catalogWatch])
+        let parts = try GatewayParts(environment, replicas: replicas, catalogTTL: .milliseconds(200), policyInterval: policyInterval)
+        let app = environment.makeApplication(router: Gateway.buildRouter(environment, parts: parts), services: [parts.telemetry, parts.catalogWatch, parts.policy])
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         do {
             try await LiveService.with(app, port: port) {

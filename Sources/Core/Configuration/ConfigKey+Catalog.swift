@@ -35,7 +35,7 @@ extension ConfigKey {
     )
     public static let learnURL = ConfigKey(
         "SWITCHBOARD_LEARN_URL", default: "http://127.0.0.1:8090", .string,
-        "Learn service that receives call telemetry (empty: telemetry off)"
+        "Learn service that receives call telemetry and serves the routing and cache policy (empty: both off)"
     )
     public static let apiKeys = ConfigKey(
         "SWITCHBOARD_API_KEYS", default: "", .list,

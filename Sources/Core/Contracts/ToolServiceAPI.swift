@@ -35,6 +35,8 @@ public enum ToolServiceAPI {
 /// The learn service's `/v1` contract.
 ///
 /// - `POST /v1/events` with `{"events":[<CallEvent>...]}` → `202 {"accepted":n,"dropped":m}`.
+/// - `GET /v1/policy` → the current policy with `ETag`; `If-None-Match` with that tag → `304`.
 public enum LearnServiceAPI {
     public static let eventsPath = "/v1/events"
+    public static let policyPath = "/v1/policy"
 }

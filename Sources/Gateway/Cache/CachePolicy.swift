@@ -5,6 +5,8 @@ import SwitchboardCore
 /// A tool is cached when it is annotated read-only or idempotent (with `defaultTTL`), or when it has
 /// an entry in `SWITCHBOARD_CACHE_TOOLS` (`tool=TTL`, optionally `tool=TTL:shared`); `tool=0` turns
 /// caching off for one tool. Entries are per principal unless the tool's entry says `shared`.
+/// An annotated tool without an entry takes its TTL from the learn service's policy when it has one
+/// (``learnedTTLs``): configuration wins, what was learned beats the default.
 struct CachePolicy: Sendable, Equatable {
     /// Whose calls share an entry.
     enum Scope: String, Sendable {
@@ -24,6 +26,8 @@ struct CachePolicy: Sendable, Equatable {
     var rules: [String: Rule]
     /// Results larger than this are never cached.
     var maxResultBytes: Int
+    /// TTLs per tool from the learn service's policy (``LearnedPolicy``); empty without a policy.
+    var learnedTTLs: [String: Duration] = [:]
 
     init(defaultTTL: Duration, rules: [String: Rule] = [:], maxResultBytes: Int) {
         self.defaultTTL = defaultTTL
@@ -59,6 +63,6 @@ struct CachePolicy: Sendable, Equatable {
     func rule(for tool: ToolEntry) -> Rule? {
         if let explicit = rules[tool.name] { return explicit.ttl > .zero ? explicit : nil }
         guard defaultTTL > .zero, tool.isReadOnly || tool.isIdempotent else { return nil }
-        return Rule(ttl: defaultTTL, scope: .principal)
+        return Rule(ttl: learnedTTLs[tool.name] ?? defaultTTL, scope: .principal)
     }
 }

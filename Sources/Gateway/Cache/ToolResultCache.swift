@@ -64,12 +64,17 @@ final class ToolResultCache: Service, Sendable {
 
     var policy: CachePolicy { policyState.withLock { $0 } }
 
-    /// Changes one tool's TTL (zero stops caching it); the learn service's adaptation will drive this.
+    /// Changes one tool's configured TTL (zero stops caching it), as a `SWITCHBOARD_CACHE_TOOLS` entry would.
     func setTTL(_ ttl: Duration, for tool: String) {
         policyState.withLock { policy in
             let scope = policy.rules[tool]?.scope ?? .principal
             policy.rules[tool] = CachePolicy.Rule(ttl: ttl, scope: scope)
         }
+    }
+
+    /// Replaces the TTLs learned from the learn service's policy (empty: back to the configured default).
+    func setLearnedTTLs(_ ttls: [String: Duration]) {
+        policyState.withLock { $0.learnedTTLs = ttls }
     }
 
     /// Answers a tools/call: from the cache when possible, else by `run` (which calls the backends).
@@ -259,6 +264,6 @@ final class ToolResultCache: Service, Sendable {
         let entries = (try? await store.count()).map { "\($0) entries" } ?? "store unreachable"
         let policy = policy
         let ttl = policy.defaultTTL > .zero ? "read-only/idempotent tools for \(Units.format(policy.defaultTTL))" : "only configured tools"
-        return "\(store.kind): \(entries); caching \(ttl), \(policy.rules.count) per-tool rule(s), results up to \(Units.formatBytes(Int64(policy.maxResultBytes)))"
+        return "\(store.kind): \(entries); caching \(ttl), \(policy.rules.count) per-tool rule(s), \(policy.learnedTTLs.count) learned TTL(s), results up to \(Units.formatBytes(Int64(policy.maxResultBytes)))"
     }
 }

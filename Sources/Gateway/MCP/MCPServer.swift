@@ -210,7 +210,7 @@ struct MCPServer: Sendable {
                 report(tool: tool.name, context: context, backend: "", start: start, outcome: .cancelled, shape: shape)
                 throw JSONRPCError(.requestCancelled, "Request cancelled")
             }
-            report(tool: tool.name, context: context, backend: "", start: start, outcome: .error, shape: shape)
+            report(tool: tool.name, context: context, backend: (error as? ToolRoutingError)?.backend ?? "", start: start, outcome: .error, shape: shape)
             guard let error = error as? ToolRoutingError else {
                 return ToolCallOutcome(result: ToolResultText.error("\(tool.name) failed: \(error)"), backend: "")!
             }

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Learning
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -49,15 +50,22 @@ struct ToolRoutingError: Error, Sendable {
     }
     let kind: Kind
     let message: String
+    /// The replica that failed last, when one was tried (for telemetry).
+    var backend = ""
 }
 
-/// The tool-service replicas behind the gateway: the aggregated catalogue and round-robin routing
+/// The tool-service replicas behind the gateway: the aggregated catalogue and routing by weighted
+/// power-of-two-choices on in-flight calls (weights from the learn service's policy, equal without one)
 /// that skips replicas which just failed, retrying idempotent calls on another replica.
 final class ToolBackends: Sendable {
     private let source: any ReplicaSource
     private let makeClient: @Sendable (String) -> ServiceClient
     private let clients = Mutex<[String: ServiceClient]>([:])
     private let cursor = Atomic<Int>(0)
+    /// Learned routing weights per replica URL (``LearnedPolicy``); empty: equal weights.
+    private let learnedWeights = Mutex<[String: Double]>([:])
+    /// Calls in progress per replica URL.
+    private let inFlight = Mutex<[String: Int]>([:])
     private let logger: Logger
     /// How long a fetched catalogue is served before it is read again.
     let catalogTTL: Duration
@@ -94,6 +102,20 @@ final class ToolBackends: Sendable {
             clients[url] = created
             return created
         }
+    }
+
+    /// Replaces the learned routing weights (empty: equal weights).
+    func setWeights(_ weights: [String: Double]) {
+        learnedWeights.withLock { $0 = weights }
+    }
+
+    /// The weight each replica routes with: its learned weight; a replica the policy does not name (new,
+    /// or renamed) gets the mean of the named ones; with no replica named, all are equal.
+    static func weights(for replicas: [String], learned: [String: Double]) -> [Double] {
+        let known = replicas.compactMap { learned[$0] }.map { max(0, $0) }
+        guard !known.isEmpty else { return replicas.map { _ in 1 } }
+        let mean = known.reduce(0, +) / Double(known.count)
+        return replicas.map { learned[$0].map { max(0, $0) } ?? mean }
     }
 
     /// Every usable tool, sorted by name, read from a replica at most every `catalogTTL`.
@@ -164,8 +186,13 @@ final class ToolBackends: Sendable {
         let body = ToolServiceAPI.callBody(name: tool.name, arguments: arguments)
         let candidates = await ordering()
         var lastError = "no tool-service replica configured"
+        var lastBackend = ""
         for (attempt, replica) in candidates.enumerated() {
             if attempt > 0 && !(tool.isIdempotent || tool.isReadOnly) { break }
+            let url = replica.baseURL
+            lastBackend = url
+            inFlight.withLock { $0[url, default: 0] += 1 }
+            defer { inFlight.withLock { $0[url, default: 1] -= 1 } }
             do {
                 if let events {
                     return try await stream(tool, body: body, replica: replica, principal: principal, callID: callID, timeout: timeout, events: events)
@@ -177,10 +204,13 @@ final class ToolBackends: Sendable {
             } catch let error as ServiceCallError {
                 if Task.isCancelled { throw cancelled(callID, on: replica) }
                 lastError = error.description
-                if error.code == .timeout { throw ToolRoutingError(kind: .unavailable, message: "\(tool.name) timed out after \(Units.format(timeout))") }
+                if error.code == .timeout {
+                    throw ToolRoutingError(kind: .unavailable, message: "\(tool.name) timed out after \(Units.format(timeout))", backend: url)
+                }
                 markFailed(replica)
-            } catch let error as ToolRoutingError {
+            } catch var error as ToolRoutingError {
                 if Task.isCancelled || error.kind == .cancelled { throw cancelled(callID, on: replica) }
+                error.backend = url
                 guard error.kind == .replicaFailed else { throw error }
                 lastError = error.message
                 markFailed(replica)
@@ -189,7 +219,7 @@ final class ToolBackends: Sendable {
                 lastError = "\(error)"
             }
         }
-        throw ToolRoutingError(kind: .unavailable, message: "tool service unavailable: \(lastError)")
+        throw ToolRoutingError(kind: .unavailable, message: "tool service unavailable: \(lastError)", backend: lastBackend)
     }
 
     /// Reads a streamed call: progress and log lines as they come, then the result line.
@@ -292,7 +322,8 @@ final class ToolBackends: Sendable {
         return found
     }
 
-    /// Replicas in round-robin order, resting ones last.
+    /// The replicas to try in order: first the weighted power-of-two choice among those not resting,
+    /// then the others in round-robin order, resting ones last.
     private func ordering() async -> [ServiceClient] {
         let replicas = await source.replicas().map(client(for:))
         guard !replicas.isEmpty else { return [] }
@@ -300,8 +331,15 @@ final class ToolBackends: Sendable {
         let rotated = (0..<replicas.count).map { replicas[(start + $0) % replicas.count] }
         let now = ContinuousClock.now
         let resting = state.withLock { state in state.resting.filter { $0.value > now } }
-        if resting.isEmpty { return rotated }
-        return rotated.filter { resting[$0.baseURL] == nil } + rotated.filter { resting[$0.baseURL] != nil }
+        var ordered = rotated.filter { resting[$0.baseURL] == nil }
+        let urls = ordered.map(\.baseURL)
+        let weights = Self.weights(for: urls, learned: learnedWeights.withLock { $0 })
+        let busy = inFlight.withLock { counts in urls.map { counts[$0] ?? 0 } }
+        var random = SystemRandomNumberGenerator()
+        if let chosen = WeightedPowerOfTwo.choose(weights: weights, inFlight: busy, using: &random), chosen > 0 {
+            ordered.insert(ordered.remove(at: chosen), at: 0)
+        }
+        return ordered + rotated.filter { resting[$0.baseURL] != nil }
     }
 
     private func markFailed(_ replica: ServiceClient) {

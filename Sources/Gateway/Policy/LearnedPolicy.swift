@@ -1,0 +1,140 @@
+import Logging
+import NIOHTTP1
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import SwitchboardCore
+
+/// Keeps the gateway on the learn service's policy: polls `GET /v1/policy` with `If-None-Match` every
+/// `interval`, and hands a changed policy's routing weights to ``ToolBackends`` and its cache TTLs to
+/// ``ToolResultCache``. When the learn service is away the last good policy stays in force; before the
+/// first one (or with no learn service configured) routing uses equal weights and the cache its
+/// configured TTLs — the safe fallback.
+final class LearnedPolicy: Service, Sendable {
+    /// What the gateway uses from one policy version.
+    struct Snapshot: Sendable, Equatable {
+        var version: Int
+        /// Routing weight per replica URL.
+        var weights: [String: Double]
+        /// Cache TTL per tool.
+        var ttls: [String: Duration]
+
+        /// Reads the policy document (docs/operations.md, "Policy JSON"); a member that is not the
+        /// documented shape is named in the error.
+        init(json: JSONValue) throws(ContractError) {
+            guard let version = json["version"]?.intValue else { throw ContractError("policy.version must be an integer") }
+            self.version = Int(version)
+            weights = [:]
+            for (replica, entry) in json["routing"]?.objectValue ?? [] {
+                guard let weight = entry["weight"]?.doubleValue, weight.isFinite, weight >= 0 else {
+                    throw ContractError("policy.routing[\"\(replica)\"].weight must be a number ≥ 0")
+                }
+                weights[replica] = weight
+            }
+            ttls = [:]
+            for (tool, entry) in json["cache"]?.objectValue ?? [] {
+                guard let seconds = entry["ttl_seconds"]?.doubleValue, seconds.isFinite, seconds > 0 else {
+                    throw ContractError("policy.cache[\"\(tool)\"].ttl_seconds must be a number > 0")
+                }
+                ttls[tool] = .milliseconds(Int64((seconds * 1000).rounded()))
+            }
+        }
+    }
+
+    private struct State {
+        var current: Snapshot?
+        var etag: String?
+        var lastError: String?
+    }
+
+    private let client: ServiceClient?
+    private let interval: Duration
+    private let backends: ToolBackends
+    private let cache: ToolResultCache
+    private let versionGauge: Gauge
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// - Parameter client: the learn service (nil: no learn service, the fallback throughout).
+    init(client: ServiceClient?, interval: Duration, backends: ToolBackends, cache: ToolResultCache, registry: PrometheusCollectorRegistry, logger: Logger) {
+        self.client = client
+        self.interval = interval
+        self.backends = backends
+        self.cache = cache
+        self.logger = logger
+        versionGauge = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "switchboard", subsystem: "gateway", metricName: "policy_version", unitName: "",
+                helpText: "Version of the learn service's policy the gateway routes and caches by (0: the fallback, equal weights and configured TTLs)"
+            )
+        )
+    }
+
+    /// The policy in force; nil while on the fallback.
+    var current: Snapshot? { state.withLock { $0.current } }
+
+    /// For `/ready`: the version in force or "fallback", and the last polling problem.
+    var summary: String {
+        let (current, lastError) = state.withLock { ($0.current, $0.lastError) }
+        guard client != nil else { return "fallback: no learn service configured (SWITCHBOARD_LEARN_URL)" }
+        var text = current.map { "version \($0.version): \($0.weights.count) routing weight(s), \($0.ttls.count) cache TTL(s)" }
+            ?? "fallback: equal weights, configured TTLs"
+        if let lastError { text += "; last poll failed: \(lastError)" }
+        return text
+    }
+
+    func run() async throws {
+        guard client != nil else {
+            try? await gracefulShutdown()
+            return
+        }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.poll()
+                try? await Task.sleep(for: self.interval)
+            }
+        }
+    }
+
+    /// Asks the learn service once; applies a new version, keeps the current one on 304 or any failure.
+    func poll() async {
+        guard let client else { return }
+        let etag = state.withLock { $0.etag }
+        do {
+            let response = try await client.send(.GET, LearnServiceAPI.policyPath, headers: etag.map { [("If-None-Match", $0)] } ?? [], timeout: .seconds(5))
+            switch response.status {
+            case 304:
+                state.withLock { $0.lastError = nil }
+            case 200:
+                let snapshot: Snapshot
+                do {
+                    snapshot = try Snapshot(json: try JSONParser.parse(response.bytes))
+                } catch {
+                    throw ContractError("\(error)")
+                }
+                apply(snapshot, etag: response.headers.first(name: "ETag"))
+            default:
+                throw ContractError("HTTP \(response.status)")
+            }
+        } catch {
+            let message = "\(error)"
+            let changed = state.withLock { state -> Bool in
+                defer { state.lastError = message }
+                return state.lastError != message
+            }
+            if changed { logger.warning("learn service policy not read; keeping the policy in force", metadata: ["error": .string(message)]) }
+        }
+    }
+
+    private func apply(_ snapshot: Snapshot, etag: String?) {
+        let previous = state.withLock { state -> Snapshot? in
+            defer { state = State(current: snapshot, etag: etag, lastError: nil) }
+            return state.current
+        }
+        guard previous != snapshot else { return }
+        backends.setWeights(snapshot.weights)
+        cache.setLearnedTTLs(snapshot.ttls)
+        versionGauge.set(Int64(snapshot.version))
+        logger.debug("learn service policy applied", metadata: ["version": .stringConvertible(snapshot.version)])
+    }
+}
