@@ -135,6 +135,9 @@ struct AutoscaleTests {
             #expect(predicted.forecastUnavailable == nil)
             #expect(predicted.desired == 4)
             #expect(predicted.reason == "forecast 4 above metrics 2")
+            let table = PsCommand.render(await ControlController.status(harness.stack))
+            #expect(table.contains("+ forecast at 10 calls/s per replica; last 2 → 4 (forecast 4 above metrics 2)"))
+            #expect(!table.contains("reactive only"))
             try await ready(harness, 4)
 
             // The learn service stops: once its last policy is older than the validity, scaling is reactive only.
@@ -144,6 +147,7 @@ struct AutoscaleTests {
             #expect(fallback.forecast == nil)
             #expect(fallback.forecastUnavailable?.hasPrefix("learn service unavailable") == true)
             #expect(await harness.stack.autoscaleDecisions("queue").map(\.desired) == [2, 4, 4])
+            #expect(PsCommand.render(await ControlController.status(harness.stack)).contains("; reactive only: learn service unavailable"))
         }
     }
 }
