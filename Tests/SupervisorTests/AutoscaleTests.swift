@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOHTTP1
 import SwitchboardCore
 import SwitchboardTestSupport
@@ -123,9 +124,11 @@ struct AutoscaleTests {
             events.append(#"{"ts":\#(start + 50.5),"tool":"read_file","principal":"p","backend":"b","latency_ms":2,"outcome":"ok","cache_hit":false,"arg_shape":[]}"#)
             let posted = try await learn.send(.POST, "/v1/events", body: Array(#"{"events":[\#(events.joined(separator: ","))]}"#.utf8))
             #expect(posted.status == 202)
+            // Every event learned (the routing model counted them all) and the forecast published.
             try await eventually("the policy forecasts the calls", timeout: .seconds(30)) {
                 let policy = try await learn.json(.GET, "/v1/policy")
-                return (policy["forecasts"]?["*"]?["peak_calls_per_second_1h"]?.doubleValue ?? 0) > 30
+                return policy["routing"]?["b"]?["observations"]?.intValue == Int64(events.count)
+                    && (policy["forecasts"]?["*"]?["peak_calls_per_second_1h"]?.doubleValue ?? 0) > 30
             }
 
             // Metrics still ask for 2; the forecast's ceil(40 / 10) = 4 wins and the reason says so.
@@ -140,13 +143,21 @@ struct AutoscaleTests {
             #expect(!table.contains("reactive only"))
             try await ready(harness, 4)
 
+            // The next poll finds the policy unchanged: the learn service answers 304 to its If-None-Match.
+            let steady = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(20)))
+            #expect(steady.forecast == 4)
+            try await eventually("the learn service counts a 304 for the policy") {
+                let metrics = String(buffer: try await learn.send(.GET, "/metrics").body)
+                return metrics.split(separator: "\n").contains { $0.hasPrefix("switchboard_http_requests_total{route=\"/v1/policy\"") && $0.contains(#"status="304""#) }
+            }
+
             // The learn service stops: once its last policy is older than the validity, scaling is reactive only.
             try await harness.stack.scale("learn", to: 0)
             try await Task.sleep(for: .milliseconds(1100))
             let fallback = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(30)))
             #expect(fallback.forecast == nil)
             #expect(fallback.forecastUnavailable?.hasPrefix("learn service unavailable") == true)
-            #expect(await harness.stack.autoscaleDecisions("queue").map(\.desired) == [2, 4, 4])
+            #expect(await harness.stack.autoscaleDecisions("queue").map(\.desired) == [2, 4, 4, 4])
             #expect(PsCommand.render(await ControlController.status(harness.stack)).contains("; reactive only: learn service unavailable"))
         }
     }

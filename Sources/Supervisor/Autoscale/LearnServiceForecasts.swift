@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Logging
 import NIOHTTP1
 import SwitchboardCore
 
