@@ -54,6 +54,9 @@ struct SupervisorRun {
             settings.composeVariables = variables
             settings.cgroups = await BlockingIO.run { CgroupHierarchy.detect() }
             settings.metrics = SupervisorMetrics(registry: control.metrics.registry)
+            if let learn = project.services.first(where: { $0.local?.command.first == "LearnService" }), let port = learn.localPort(slot: 1) {
+                settings.forecasts = LearnServiceForecasts(baseURL: "http://127.0.0.1:\(port)", secret: secret)
+            }
             let stack = Stack(project: project, settings: settings, logger: logger)
             do {
                 try await stack.prepare()

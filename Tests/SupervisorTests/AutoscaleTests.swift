@@ -1,4 +1,7 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import SwitchboardCore
 import SwitchboardTestSupport
 import Testing
@@ -75,6 +78,87 @@ struct AutoscaleTests {
             try load(harness, 9.5)
             #expect(try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(61))).desired == 3)
             #expect(await harness.stack.autoscaleDecisions("queue").map(\.desired) == [5, 5, 3, 3])
+        }
+    }
+
+    /// The learn service's binary runs in the stack next to the autoscaled service; the autoscaler polls its
+    /// policy. Metrics alone keep 2 replicas; telemetry of 40 calls/s makes the forecast ask for 4 at 10 calls/s
+    /// per replica, and the supervisor scales up for it. When the learn service goes, it is reactive again.
+    @Test func theLearnServicesForecastDrivesAScaleUp() async throws {
+        let learnPort = TestEnvironment.freePorts(1)
+        let yaml = Self.yaml.replacingOccurrences(of: "scale_down: {stabilization_window: 30s}", with: "scale_down: {stabilization_window: 30s}\n      calls_per_replica: 10")
+            + """
+
+              learn:
+                x-switchboard:
+                  command: [LearnService]
+                  port: \(learnPort)
+                environment:
+                  SWITCHBOARD_HOST: 127.0.0.1
+                  SWITCHBOARD_LEARN_FORECAST_BUCKET: 10s
+                  SWITCHBOARD_LEARN_PUBLISH_INTERVAL: 50ms
+                stop_grace_period: 2s
+            """
+        let learn = ServiceClient(baseURL: "http://127.0.0.1:\(learnPort)", httpClient: .shared, secret: TestEnvironment.secret)
+        try await StackHarness.with(yaml, configure: { settings in
+            settings.forecasts = LearnServiceForecasts(baseURL: learn.baseURL, secret: TestEnvironment.secret, pollInterval: .zero, validity: .seconds(1))
+        }) { harness in
+            try load(harness, 10)
+            try await LiveService.waitForListener(port: learnPort, timeout: .seconds(30))
+            let t0 = ContinuousClock.now
+
+            // No telemetry yet: no forecast, so the metrics decide (10 per replica against 10: stay at 2).
+            let reactive = try #require(await harness.stack.autoscale("queue", now: t0))
+            #expect(reactive.desired == 2)
+            #expect(reactive.forecast == nil)
+            #expect(reactive.forecastUnavailable?.contains("forecast yet") == true)
+
+            // 400 calls in each of five 10 s buckets (and one call opening the sixth): 40 calls/s.
+            let start = (Date().timeIntervalSince1970 / 10).rounded(.down) * 10 - 100
+            var events: [String] = []
+            for bucket in 0..<5 {
+                for call in 0..<400 {
+                    events.append(#"{"ts":\#(start + Double(bucket * 10) + Double(call) / 50),"tool":"read_file","principal":"p","backend":"b","latency_ms":2,"outcome":"ok","cache_hit":false,"arg_shape":[]}"#)
+                }
+            }
+            events.append(#"{"ts":\#(start + 50.5),"tool":"read_file","principal":"p","backend":"b","latency_ms":2,"outcome":"ok","cache_hit":false,"arg_shape":[]}"#)
+            let posted = try await learn.send(.POST, "/v1/events", body: Array(#"{"events":[\#(events.joined(separator: ","))]}"#.utf8))
+            #expect(posted.status == 202)
+            // Every event learned (the routing model counted them all) and the forecast published.
+            try await eventually("the policy forecasts the calls", timeout: .seconds(30)) {
+                let policy = try await learn.json(.GET, "/v1/policy")
+                return policy["routing"]?["b"]?["observations"]?.intValue == Int64(events.count)
+                    && (policy["forecasts"]?["*"]?["peak_calls_per_second_1h"]?.doubleValue ?? 0) > 30
+            }
+
+            // Metrics still ask for 2; the forecast's ceil(40 / 10) = 4 wins and the reason says so.
+            let predicted = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(15)))
+            #expect(predicted.metrics.first?.proposal == 2)
+            #expect(predicted.forecast == 4)
+            #expect(predicted.forecastUnavailable == nil)
+            #expect(predicted.desired == 4)
+            #expect(predicted.reason == "forecast 4 above metrics 2")
+            let table = PsCommand.render(await ControlController.status(harness.stack))
+            #expect(table.contains("+ forecast at 10 calls/s per replica; last 2 → 4 (forecast 4 above metrics 2)"))
+            #expect(!table.contains("reactive only"))
+            try await ready(harness, 4)
+
+            // The next poll finds the policy unchanged: the learn service answers 304 to its If-None-Match.
+            let steady = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(20)))
+            #expect(steady.forecast == 4)
+            try await eventually("the learn service counts a 304 for the policy") {
+                let metrics = String(buffer: try await learn.send(.GET, "/metrics").body)
+                return metrics.split(separator: "\n").contains { $0.hasPrefix("switchboard_http_requests_total{route=\"/v1/policy\"") && $0.contains(#"status="304""#) }
+            }
+
+            // The learn service stops: once its last policy is older than the validity, scaling is reactive only.
+            try await harness.stack.scale("learn", to: 0)
+            try await Task.sleep(for: .milliseconds(1100))
+            let fallback = try #require(await harness.stack.autoscale("queue", now: t0 + .seconds(30)))
+            #expect(fallback.forecast == nil)
+            #expect(fallback.forecastUnavailable?.hasPrefix("learn service unavailable") == true)
+            #expect(await harness.stack.autoscaleDecisions("queue").map(\.desired) == [2, 4, 4, 4])
+            #expect(PsCommand.render(await ControlController.status(harness.stack)).contains("; reactive only: learn service unavailable"))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SwitchboardCore
+import SwitchboardTestSupport
 import Testing
 
 @testable import Supervisor
@@ -110,14 +111,65 @@ struct HorizontalAutoscalerTests {
         #expect(capped.reason == "at max replicas")
     }
 
-    @Test func aForecastRaisesButNeverLowers() throws {
-        var autoscaler = HorizontalAutoscaler(spec: try spec("      max: 10\n      metrics: [{name: queue_depth, target: 10}]\n"))
-        let forecast = LoadForecast(metric: "queue_depth", total: 55, horizon: .seconds(60))
-        let targets = autoscaler.spec.targets
-        #expect(forecast.replicas(for: targets, capacity: 1) == 6)
+    @Test func aForecastRaisesButNeverLowersAndTheReasonNamesIt() throws {
+        let spec = try spec("      max: 5\n      metrics: [{name: queue_depth, target: 10}]\n      calls_per_replica: 20\n")
+        #expect(spec.callsPerReplica == 20)
+        // A peak of 55 calls/s at 20 per replica: ceil(2.75) = 3.
+        let load = LoadForecast(callsPerSecond: 30, peakCallsPerSecond: 55, policyVersion: 7)
+        #expect(load.replicas(callsPerReplica: 20) == 3)
+        #expect(LoadForecast(callsPerSecond: 0, peakCallsPerSecond: 0, policyVersion: nil).replicas(callsPerReplica: 20) == 0)
         let t0 = ContinuousClock.now
-        #expect(autoscaler.evaluate(now: t0, current: 2, readings: [gauge([10, 10])], forecast: 6).desired == 6)
-        #expect(LoadForecast(metric: "cpu", total: 3, horizon: .seconds(60)).replicas(for: targets, capacity: 1) == nil)
+
+        // Metrics at the target ask for 2; the forecast's 3 wins and the reason says so.
+        var autoscaler = HorizontalAutoscaler(spec: spec)
+        let raised = autoscaler.evaluate(now: t0, current: 2, readings: [gauge([10, 10])], forecast: 3)
+        #expect(raised.desired == 3)
+        #expect(raised.recommendation == 3)
+        #expect(raised.reason == "forecast 3 above metrics 2")
+        #expect(raised.json["forecast"]?.intValue == 3)
+
+        // Metrics asking for more than the forecast: reactive wins, the reason is the HPA's.
+        var busy = HorizontalAutoscaler(spec: spec)
+        let reactive = busy.evaluate(now: t0, current: 2, readings: [gauge([20, 20])], forecast: 3)
+        #expect(reactive.desired == 4)
+        #expect(reactive.reason == "desired within range")
+
+        // A forecast above max is bounded by max, and the reason still names the forecast.
+        var capped = HorizontalAutoscaler(spec: spec)
+        let bounded = capped.evaluate(now: t0, current: 2, readings: [gauge([10, 10])], forecast: 9)
+        #expect(bounded.desired == 5)
+        #expect(bounded.reason == "forecast 9 above metrics 2, at max replicas")
+
+        // A low forecast never scales in: metrics asking for 2 keep 2.
+        var low = HorizontalAutoscaler(spec: spec)
+        #expect(low.evaluate(now: t0, current: 2, readings: [gauge([10, 10])], forecast: 1).desired == 2)
+
+        // Fallback: no forecast, so purely reactive, and the decision says why.
+        var fallback = HorizontalAutoscaler(spec: spec)
+        let alone = fallback.evaluate(now: t0, current: 2, readings: [gauge([10, 10])], forecastUnavailable: "learn service unavailable (refused)")
+        #expect(alone.desired == 2)
+        #expect(alone.forecast == nil)
+        #expect(alone.reason == "within tolerance")
+        #expect(alone.json["forecast_unavailable"]?.stringValue == "learn service unavailable (refused)")
+        #expect(alone.summary.hasSuffix("; reactive only: learn service unavailable (refused)"))
+    }
+
+    @Test func theLearnServicePolicysTotalForecastIsRead() throws {
+        let policy = try JSONParser.parse(
+            #"{"version":42,"forecasts":{"*":{"calls_per_second":35.2,"peak_calls_per_second_1h":51,"bucket_seconds":300},"read_file":{"calls_per_second":1,"peak_calls_per_second_1h":2}}}"#
+        )
+        #expect(LearnServiceForecasts.forecast(in: policy) == LoadForecast(callsPerSecond: 35.2, peakCallsPerSecond: 51, policyVersion: 42))
+        #expect(LearnServiceForecasts.forecast(in: try JSONParser.parse(#"{"version":1,"forecasts":{}}"#)) == nil)
+    }
+
+    @Test func anUnreachableLearnServiceMeansReactiveOnly() async throws {
+        let port = TestEnvironment.freePorts(1)
+        let source = LearnServiceForecasts(baseURL: "http://127.0.0.1:\(port)", secret: TestEnvironment.secret)
+        guard case .failure(let unavailable) = await source.forecast(service: "tools") else {
+            Issue.record("a forecast from a closed port")
+            return
+        }
+        #expect(unavailable.reason.hasPrefix("learn service unavailable (http://127.0.0.1:\(port)/v1/policy"))
     }
 
     @Test(arguments: [
@@ -127,6 +179,7 @@ struct HorizontalAutoscalerTests {
         ("      max: 3\n      min: 4\n      in_flight: 2\n", "services.a.x-autoscale.min: must not exceed max (3)"),
         ("      max: 3\n      in_flight: 2\n      scale_up: {policies: [{type: pod, value: 1, period: 15s}]}\n", "services.a.x-autoscale.scale_up.policies[0].type"),
         ("      max: 3\n      in_flight: 2\n      speed: 2\n", "services.a.x-autoscale.speed: unknown key"),
+        ("      max: 3\n      in_flight: 2\n      calls_per_replica: 0\n", "services.a.x-autoscale.calls_per_replica: expected a number greater than 0"),
     ])
     func badSettingsNameTheirPath(yaml: String, expected: String) {
         #expect {

@@ -16,12 +16,15 @@ struct AutoscaleDecision: Sendable {
 
     let at: Date
     let current: Int
-    /// The largest metric proposal (or the forecast's, when larger), before stabilization and rate limits.
+    /// The largest metric proposal (or the forecast's replicas, when more), before stabilization and rate limits.
     let recommendation: Int?
+    /// Replicas the load forecast asks for (its peak ÷ `calls_per_replica`).
     let forecast: Int?
     let desired: Int
     let reason: String
     let metrics: [MetricOutcome]
+    /// Why no forecast was used although `calls_per_replica` asks for one: the decision is reactive only.
+    var forecastUnavailable: String? = nil
 
     var outcome: String { desired > current ? "scale_up" : desired < current ? "scale_down" : "none" }
 
@@ -32,6 +35,7 @@ struct AutoscaleDecision: Sendable {
         ]
         if let recommendation { members.append(("recommendation", .int(Int64(recommendation)))) }
         if let forecast { members.append(("forecast", .int(Int64(forecast)))) }
+        if let forecastUnavailable { members.append(("forecast_unavailable", .string(forecastUnavailable))) }
         members.append(("metrics", .array(metrics.map { metric in
             var item: [(key: String, value: JSONValue)] = [("metric", .string(metric.metric)), ("target", .double(metric.target))]
             if let current = metric.current { item.append(("current", .double((current * 1000).rounded() / 1000))) }
@@ -48,5 +52,6 @@ struct AutoscaleDecision: Sendable {
                 + (metric.proposal.map { " → \($0)" } ?? "")
         }
         return "\(current) → \(desired) (\(reason))\(parts.isEmpty ? "" : "; " + parts.joined(separator: ", "))\(forecast.map { "; forecast \($0)" } ?? "")"
+            + (forecastUnavailable.map { "; reactive only: \($0)" } ?? "")
     }
 }

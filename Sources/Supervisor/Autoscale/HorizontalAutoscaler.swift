@@ -20,9 +20,13 @@ struct HorizontalAutoscaler: Sendable {
         self.spec = spec
     }
 
-    /// One evaluation (`reconcileAutoscaler`): the replicas the service should have now.
-    mutating func evaluate(now: ContinuousClock.Instant, current: Int, readings: [MetricReading], forecast: Int? = nil) -> AutoscaleDecision {
-        let decision: AutoscaleDecision
+    /// One evaluation (`reconcileAutoscaler`): the replicas the service should have now. `forecast` is the
+    /// replicas the load forecast asks for; it raises the metrics' recommendation, never lowers it, and
+    /// the reason names it when it drove the number. `forecastUnavailable` says why a wanted forecast is missing.
+    mutating func evaluate(
+        now: ContinuousClock.Instant, current: Int, readings: [MetricReading], forecast: Int? = nil, forecastUnavailable: String? = nil
+    ) -> AutoscaleDecision {
+        var decision: AutoscaleDecision
         if current == 0 && spec.minReplicas != 0 {
             decision = AutoscaleDecision(at: Date(), current: current, recommendation: nil, forecast: nil, desired: 0, reason: "scaled to zero: autoscaling is off", metrics: [])
         } else if current > spec.maxReplicas {
@@ -40,7 +44,8 @@ struct HorizontalAutoscaler: Sendable {
                     reason: invalid == outcomes.count ? "no metrics from any ready replica" : "some metrics are missing, so no scale-down", metrics: outcomes
                 )
             } else {
-                let recommendation = max(metricProposal!, forecast ?? 0)
+                let reactive = metricProposal!
+                let recommendation = max(reactive, forecast ?? 0)
                 let stabilized = stabilize(recommendation, current: current, now: now)
                 var (desired, reason) = limitRate(stabilized, current: current, now: now)
                 if stabilized != recommendation && desired == stabilized { reason = stabilized < recommendation ? "scale-up stabilized" : "scale-down stabilized" }
@@ -49,9 +54,14 @@ struct HorizontalAutoscaler: Sendable {
                 } else if desired < current, let last = lastScaleDown, now - last < spec.scaleDown.cooldown {
                     (desired, reason) = (current, "scale-down cooldown")
                 }
+                if recommendation > reactive {
+                    let drove = "forecast \(recommendation) above metrics \(reactive)"
+                    reason = desired == recommendation ? drove : "\(drove), \(reason)"
+                }
                 decision = AutoscaleDecision(at: Date(), current: current, recommendation: recommendation, forecast: forecast, desired: desired, reason: reason, metrics: outcomes)
             }
         }
+        decision.forecastUnavailable = forecastUnavailable
         decisions.append(decision)
         if decisions.count > 50 { decisions.removeFirst(decisions.count - 50) }
         return decision

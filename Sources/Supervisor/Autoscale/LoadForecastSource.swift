@@ -1,41 +1,37 @@
 import SwitchboardCore
 
-/// The load a service is expected to carry soon, in the units of one of its `x-autoscale` targets.
+/// The calls a service is expected to carry soon: the learn service's `*` forecast.
 struct LoadForecast: Sendable, Equatable {
-    /// The target's metric name: `cpu` (cores), `memory` (bytes) or a gauge name such as
-    /// `switchboard_http_requests_in_flight`.
-    let metric: String
-    /// The service's total expected over its replicas, e.g. 24 requests in flight or 3.5 cores.
-    let total: Double
-    /// How far ahead the forecast looks.
-    let horizon: Duration
+    /// Why there is no forecast, shown with a decision that fell back to reactive scaling.
+    struct Unavailable: Error, Sendable, Equatable {
+        let reason: String
+    }
+
+    /// Calls per second expected in the next forecast bucket.
+    let callsPerSecond: Double
+    /// The most calls per second expected in any bucket of the next hour.
+    let peakCallsPerSecond: Double
+    /// The policy version the forecast came from.
+    let policyVersion: Int?
+
+    /// Replicas needed to carry the hour's peak at `callsPerReplica` calls per second each.
+    func replicas(callsPerReplica: Double) -> Int {
+        guard callsPerReplica > 0, peakCallsPerSecond > 0 else { return 0 }
+        return Int((peakCallsPerSecond / callsPerReplica).rounded(.up))
+    }
 }
 
-/// A source of load forecasts the autoscaler adds to its reactive recommendation: the seam for the learn
-/// service's forecasts. A forecast can only raise the recommendation (as AWS predictive scaling, it
-/// never scales in); stabilization, rate limits, min/max and cooldowns still apply.
+/// A source of load forecasts for services whose `x-autoscale` sets `calls_per_replica`. A forecast can
+/// only raise the reactive recommendation (as AWS predictive scaling, it never scales in); stabilization,
+/// rate limits, min/max and cooldowns still apply.
 protocol LoadForecastSource: Sendable {
-    /// The forecast for a service, or nil when there is none.
-    func forecast(service: String, targets: [AutoscaleSpec.Target]) async -> LoadForecast?
+    /// The forecast for a service, or why there is none (the autoscaler then stays reactive).
+    func forecast(service: String) async -> Result<LoadForecast, LoadForecast.Unavailable>
 }
 
-/// No forecasts: the autoscaler is purely reactive.
+/// No forecasts: the stack runs no learn service, so the autoscaler is purely reactive.
 struct NoLoadForecast: LoadForecastSource {
-    func forecast(service: String, targets: [AutoscaleSpec.Target]) async -> LoadForecast? { nil }
-}
-
-extension LoadForecast {
-    /// Replicas needed to carry the forecast at the target's per-replica goal (nil when no target matches).
-    func replicas(for targets: [AutoscaleSpec.Target], capacity: Double) -> Int? {
-        guard let target = targets.first(where: { $0.name == metric }) else { return nil }
-        let perReplica: Double
-        switch target {
-        case .cpuUtilization(let percent), .memoryUtilization(let percent): perReplica = capacity * percent / 100
-        case .cpuAverage(let cores): perReplica = cores
-        case .memoryAverage(let bytes): perReplica = Double(bytes)
-        case .metric(_, let average): perReplica = average
-        }
-        guard perReplica > 0, total >= 0 else { return nil }
-        return Int((total / perReplica).rounded(.up))
+    func forecast(service: String) async -> Result<LoadForecast, LoadForecast.Unavailable> {
+        .failure(.init(reason: "no service in the stack runs LearnService"))
     }
 }

@@ -72,10 +72,22 @@ extension Stack {
         guard phase == .running, let spec = autoscalers[name]?.spec, let runtime = services[name] else { return nil }
         let current = runtime.replicas
         let readings = await readings(name, targets: spec.targets)
-        let capacity = capacity(of: runtime.definition.limits, for: spec.targets)
-        let forecast = await settings.forecasts.forecast(service: name, targets: spec.targets)?.replicas(for: spec.targets, capacity: capacity)
+        var forecast: Int?
+        var unavailable: String?
+        if let callsPerReplica = spec.callsPerReplica {
+            switch await settings.forecasts.forecast(service: name) {
+            case .success(let load): forecast = load.replicas(callsPerReplica: callsPerReplica)
+            case .failure(let missing): unavailable = missing.reason
+            }
+        }
         guard var autoscaler = autoscalers[name] else { return nil }
-        let decision = autoscaler.evaluate(now: now, current: current, readings: readings, forecast: forecast)
+        let previous = autoscaler.decisions.last
+        let decision = autoscaler.evaluate(now: now, current: current, readings: readings, forecast: forecast, forecastUnavailable: unavailable)
+        if let unavailable, previous == nil || previous?.forecastUnavailable == nil {
+            logger.warning("\(name): autoscaling is reactive only: \(unavailable)")
+        } else if unavailable == nil, previous?.forecastUnavailable != nil {
+            logger.notice("\(name): autoscaling uses the learn service's forecast again")
+        }
         if decision.desired != current {
             autoscaler.recordScale(from: current, to: decision.desired, at: now)
         }
@@ -137,18 +149,6 @@ extension Stack {
                 )
             }
         }
-    }
-
-    /// The per-replica capacity a utilisation forecast is relative to.
-    private func capacity(of limits: ResourceLimits, for targets: [AutoscaleSpec.Target]) -> Double {
-        for target in targets {
-            switch target {
-            case .cpuUtilization: return limits.reservedNanoCPUs.map { Double($0) / 1e9 } ?? limits.cpuCores ?? 1
-            case .memoryUtilization: return (limits.memoryReservation ?? limits.memory).map(Double.init) ?? 0
-            default: continue
-            }
-        }
-        return 1
     }
 
     private static func fetch(_ url: String) async -> String? {

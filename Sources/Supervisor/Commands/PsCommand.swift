@@ -57,8 +57,10 @@ struct PsCommand: AsyncParsableCommand {
             var autoscale = "-"
             if let scaling = service["autoscale"] {
                 autoscale = "\(scaling["min"]?.intValue ?? 0)…\(scaling["max"]?.intValue ?? 0) on \((scaling["targets"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", "))"
+                if let calls = scaling["calls_per_replica"]?.doubleValue { autoscale += " + forecast at \(ResourceLimits.trim(calls)) calls/s per replica" }
                 if let last = scaling["last"] {
                     autoscale += "; last \(last["current"]?.intValue ?? 0) → \(last["desired"]?.intValue ?? 0) (\(last["reason"]?.stringValue ?? ""))"
+                    if let why = last["forecast_unavailable"]?.stringValue { autoscale += "; reactive only: \(why)" }
                 }
             }
             let spec = "\(service["spec_version"]?.intValue ?? 0)" + (service["previous_spec_version"]?.intValue.map { " (previous \($0))" } ?? "")

@@ -12,6 +12,7 @@ import SwitchboardCore
 ///   memory: 80%            # average utilisation of the memory reservation (or limit), or bytes: 256M
 ///   in_flight: 8           # average in-flight HTTP requests per replica
 ///   metrics: [{name: queue_depth, target: 10}]   # any gauge the replicas export at /metrics
+///   calls_per_replica: 20  # calls per second one replica carries: the learn service's forecast may raise the count
 ///   sync_period: 15s
 ///   tolerance: 0.1
 ///   scale_up:   {stabilization_window: 0s, select_policy: max, policies: [{type: pods, value: 4, period: 15s}, {type: percent, value: 100, period: 15s}], cooldown: 0s}
@@ -70,6 +71,9 @@ struct AutoscaleSpec: Sendable, Equatable {
     var minReplicas = 1
     var maxReplicas: Int
     var targets: [Target]
+    /// Calls per second one replica carries; when set, the learn service's load forecast (its peak over the
+    /// next hour ÷ this) can raise the reactive recommendation.
+    var callsPerReplica: Double?
     /// How often the autoscaler runs (the HPA controller's `--horizontal-pod-autoscaler-sync-period`).
     var syncPeriod: Duration = .seconds(15)
     var scaleUp = Rules(
@@ -82,7 +86,7 @@ struct AutoscaleSpec: Sendable, Equatable {
 
     static func parse(_ value: JSONValue, path: String) throws(ComposeError) -> AutoscaleSpec {
         guard case .object(let members) = value else { throw ComposeError(path: path, message: "must be a mapping") }
-        let known: Set<String> = ["min", "max", "cpu", "memory", "in_flight", "metrics", "sync_period", "tolerance", "scale_up", "scale_down"]
+        let known: Set<String> = ["min", "max", "cpu", "memory", "in_flight", "metrics", "calls_per_replica", "sync_period", "tolerance", "scale_up", "scale_down"]
         for (key, _) in members where !known.contains(key) {
             throw ComposeError(path: "\(path).\(key)", message: "unknown key (expected one of \(known.sorted().joined(separator: ", ")))")
         }
@@ -129,6 +133,7 @@ struct AutoscaleSpec: Sendable, Equatable {
             throw ComposeError(path: path, message: "names no target: set at least one of cpu, memory, in_flight or metrics")
         }
         var spec = AutoscaleSpec(minReplicas: minReplicas, maxReplicas: maxReplicas, targets: targets)
+        if let calls = value["calls_per_replica"] { spec.callsPerReplica = try positiveNumber(calls, path: "\(path).calls_per_replica") }
         if let period = value["sync_period"] {
             let parsed = try ComposeLoader.duration(period, path: "\(path).sync_period")
             guard parsed > .zero else { throw ComposeError(path: "\(path).sync_period", message: "must be greater than 0") }

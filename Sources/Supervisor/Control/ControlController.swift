@@ -126,6 +126,7 @@ struct ControlController: Sendable {
                 ("min", .int(Int64(autoscale.minReplicas))), ("max", .int(Int64(autoscale.maxReplicas))),
                 ("targets", .array(autoscale.targets.map { .string($0.name) })),
             ]
+            if let calls = autoscale.callsPerReplica { entry.append(("calls_per_replica", .double(calls))) }
             if let last = await stack.autoscaleDecisions(name).last { entry.append(("last", last.json)) }
             members.append(("autoscale", .object(entry)))
         }
