@@ -1,14 +1,30 @@
+import Synchronization
+
 /// The request id of the current task: set by ``RequestIDMiddleware`` for each request, read by
 /// ``ServiceClient`` so that downstream calls carry the same `X-Request-ID`.
 public enum RequestID {
     @TaskLocal public static var current: String?
 
-    /// A new random id: 24 lowercase hex digits.
-    public static func generate() -> String {
+    /// Random per process, so that ids from different processes differ.
+    private static let seed: (UInt64, UInt32) = {
         var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt32
-        return hex(high, digits: 16) + hex(UInt64(low), digits: 8)
+        return (generator.next(), generator.next())
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    /// A new id: 24 lowercase hex digits, unique within the process (a bijective mix of a counter)
+    /// and unlikely to repeat across processes (a random salt), without a system call per id.
+    public static func generate() -> String {
+        let count = counter.wrappingAdd(1, ordering: .relaxed).oldValue
+        return hex(mix(seed.0 &+ count), digits: 16) + hex(UInt64(seed.1), digits: 8)
+    }
+
+    /// SplitMix64's finaliser: a bijection, so distinct counters give distinct ids.
+    static func mix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// Whether a client-supplied id is acceptable: 1–128 visible ASCII characters.
