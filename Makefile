@@ -8,7 +8,7 @@ BUILD_DEPS  := libhiredis-dev libpq-dev libssl-dev pkg-config
 TEST_DEPS   := redis-server postgresql prometheus python3-venv
 BENCH_DEPS  := wrk python3-venv
 
-.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-gateway bench-redis bench-tools eval clean compose-schema
+.PHONY: help up test build release deps test-deps venv swift-test python-test bench bench-gateway bench-redis bench-tools bench-learn eval clean compose-schema
 
 help:
 	@echo "make up     build (release) and run the whole suite locally"
@@ -70,7 +70,7 @@ eval: deps
 	swift build -c $(EVAL_CONFIG) --product LearnEval
 	.build/$(EVAL_CONFIG)/LearnEval report --nab $(NAB_DIR) --output docs/learning.md
 
-bench: bench-gateway bench-redis bench-tools
+bench: bench-gateway bench-redis bench-tools bench-learn
 
 # Gateway benchmark: wrk on loopback against the release gateway, the tool service directly and the Python
 # SDK server, BENCH_SECONDS per load point (12 points); paste its output into docs/benchmarks.md.
@@ -93,6 +93,14 @@ bench-tools: release
 	$(call apt_install,ripgrep)
 	@mkdir -p bench-results
 	.build/release/ToolBench | tee bench-results/tools.md
+
+# Learn service: prediction and per-event update latency in-process, memory per model, and event ingest over
+# HTTP against the release LearnService for BENCH_SECONDS (docs/benchmarks.md).
+bench-learn: deps
+	swift build -c release --product LearnService
+	swift build -c release --product LearnBench
+	@mkdir -p bench-results
+	BENCH_SECONDS=$(BENCH_SECONDS) .build/release/LearnBench | tee bench-results/learn.md
 
 # The compose schema compiled into `switchboard` (a test checks the two are equal).
 COMPOSE_SCHEMA_SWIFT := Sources/Supervisor/Compose/ComposeSpecSchema.swift

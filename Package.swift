@@ -124,6 +124,15 @@ let package = Package(
             path: "Benchmarks/RedisBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "LearnBench",
+            dependencies: [
+                "Learning", "SwitchboardCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/LearnBench",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SwitchboardTestSupport",
             dependencies: serviceDependencies + [.product(name: "HummingbirdTesting", package: "hummingbird")],

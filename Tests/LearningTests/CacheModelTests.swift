@@ -72,4 +72,19 @@ struct CacheModelTests {
         #expect(learned.staleShareOfRequests < lru.staleShareOfRequests / 2)
         #expect(learned.hitRatio > 0)
     }
+
+    @Test func keysPerToolBoundsWhatAToolRemembers() throws {
+        var configuration = CacheModel.Configuration()
+        configuration.keysPerTool = 16
+        var model = CacheModel(configuration: configuration)
+        for step in 0..<1_000 { model.observe(tool: "read_file", key: UInt64(step), result: 1, cacheHit: false, at: Double(step)) }
+        let tool = try #require(model.tools["read_file"])
+        #expect(tool.executions.count == 16)
+        #expect(tool.order.count - tool.orderStart == 16)
+        #expect(tool.requests == 1_000)
+        // The newest key is remembered, so its repeat counts as reuse; the oldest was forgotten.
+        model.observe(tool: "read_file", key: 999, result: 1, cacheHit: false, at: 1_000)
+        model.observe(tool: "read_file", key: 0, result: 1, cacheHit: false, at: 1_001)
+        #expect(model.tools["read_file"]?.repeats == 1)
+    }
 }

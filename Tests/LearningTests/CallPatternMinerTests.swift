@@ -70,4 +70,19 @@ struct CallPatternMinerTests {
         #expect(restored.accuracy == miner.accuracy)
         #expect(reader.isAtEnd)
     }
+
+    @Test func minerKeepsAtMostItsPrincipalsAndTheirSessions() throws {
+        var configuration = CallPatternMiner.Configuration()
+        configuration.principals = 8
+        var miner = CallPatternMiner(configuration: configuration)
+        for step in 0..<200 {
+            miner.observe(principal: "p\(step % 20)", tool: "read_file", at: Double(step))
+            // A known principal keeps its session (and does not evict anyone) while the table is full.
+            miner.observe(principal: "p\(step % 20)", tool: "edit_file", at: Double(step) + 0.5)
+        }
+        #expect(miner.principalCount == 8)
+        // Every edit_file followed its principal's read_file in the kept session, so it was predicted.
+        #expect(try #require(miner.accuracy) > 0.9)
+        #expect(miner.predict(principal: "p19", recent: ["read_file"], limit: 1).first?.call == "edit_file")
+    }
 }

@@ -68,17 +68,21 @@ struct LearnedModels: Sendable {
     private mutating func watch(_ scope: String, _ subject: String, _ measure: Anomaly.Measure, _ value: Double, at time: Double, into anomalies: inout [Anomaly]) {
         let key = "\(scope)\u{1F}\(subject)\u{1F}\(measure.rawValue)"
         guard watches[key] != nil || watches.count < settings.maxSeries else { return }
-        var series = watches[key] ?? SeriesWatch(probation: settings.probation)
+        // Updated in place: a copy out of the dictionary would copy the detector's buffers on every event.
+        let (scored, score, alert) = Self.step(&watches[key, default: SeriesWatch(probation: settings.probation)], measure, value)
+        if score >= alert {
+            anomalies.append(Anomaly(id: 0, scope: scope, subject: subject, measure: measure, timestamp: time, value: scored, score: score))
+        }
+    }
+
+    /// Feeds one value to a watch; returns the value scored, its anomaly score and the alert threshold.
+    private static func step(_ series: inout SeriesWatch, _ measure: Anomaly.Measure, _ value: Double) -> (Double, Double, Double) {
         var scored = value
         if measure == .errorRate {
             series.errorRate += 0.05 * (value - series.errorRate)
             scored = series.errorRate
         }
-        let score = series.detector.process(scored)
-        if score >= series.detector.configuration.alertThreshold {
-            anomalies.append(Anomaly(id: 0, scope: scope, subject: subject, measure: measure, timestamp: time, value: scored, score: score))
-        }
-        watches[key] = series
+        return (scored, series.detector.process(scored), series.detector.configuration.alertThreshold)
     }
 
     /// Counts a call into its tool's bucket; a finished bucket (and each empty one after it, up to a

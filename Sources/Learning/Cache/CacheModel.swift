@@ -60,7 +60,8 @@ public struct CacheModel: Sendable, Equatable {
         if tools[tool] == nil, tools.count >= configuration.tools, let idlest = tools.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key {
             tools[idlest] = nil
         }
-        var state = tools[tool] ?? ToolState()
+        // Moved out of the dictionary so its key tables are mutated in place, not copied.
+        var state = tools.removeValue(forKey: tool) ?? ToolState()
         state.requests += 1
         state.lastSeen = max(state.lastSeen, time)
         let known = state.executions[key]

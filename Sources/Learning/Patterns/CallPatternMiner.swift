@@ -67,12 +67,13 @@ public struct CallPatternMiner: Sendable {
 
     /// One call by `principal` at `time` (seconds); `key` is the call's cache-key hash when cacheable.
     public mutating func observe(principal: String, tool: String, key: String? = nil, at time: Double) {
-        var session = sessions[principal] ?? Session()
+        let known = sessions[principal] != nil
+        var session = sessions.removeValue(forKey: principal) ?? Session()
         if !session.calls.isEmpty && time - session.last > configuration.sessionGap {
             clusterer.observe(session.calls)
             session = Session()
         }
-        if sessions[principal] == nil, sessions.count >= configuration.principals {
+        if !known, sessions.count >= configuration.principals {
             if let idlest = sessions.min(by: { $0.value.last < $1.value.last }) {
                 if !idlest.value.calls.isEmpty { clusterer.observe(idlest.value.calls) }
                 sessions[idlest.key] = nil
