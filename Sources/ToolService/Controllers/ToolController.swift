@@ -72,8 +72,8 @@ struct ToolController: Sendable {
                 let (lines, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1024))
                 var call = call
                 let name = call.name
-                call.progress = { progress, total, message in continuation.yield(Self.progressLine(progress, total: total, message: message)) }
-                call.log = { level, data in continuation.yield(Self.logLine(level: level, logger: name, data: data)) }
+                call.progress = { progress, total, message in continuation.yield(ToolStreamLine.progress(progress, total: total, message: message)) }
+                call.log = { level, data in continuation.yield(ToolStreamLine.log(ToolLogLevel(rawValue: level) ?? .info, logger: name, data: data)) }
                 let prepared = call
                 let running = Task {
                     let result = await run(tool, prepared, channel: channel)
@@ -89,33 +89,5 @@ struct ToolController: Sendable {
                 }
             }
         )
-    }
-
-    static func progressLine(_ progress: Double, total: Double?, message: String?) -> [UInt8] {
-        var writer = JSONWriter(capacity: 96)
-        writer.raw("{\"progress\":{\"progress\":")
-        writer.double(progress)
-        if let total {
-            writer.key("total")
-            writer.double(total)
-        }
-        if let message {
-            writer.key("message")
-            writer.string(message)
-        }
-        writer.raw("}}\n")
-        return writer.bytes
-    }
-
-    static func logLine(level: String, logger: String, data: JSONValue) -> [UInt8] {
-        var writer = JSONWriter(capacity: 128)
-        writer.raw("{\"log\":{\"level\":")
-        writer.string(level)
-        writer.key("logger")
-        writer.string(logger)
-        writer.key("data")
-        writer.value(data)
-        writer.raw("}}\n")
-        return writer.bytes
     }
 }
