@@ -1,6 +1,5 @@
 import HTTPTypes
 import Hummingbird
-import NIOCore
 
 /// The request context of every Switchboard service.
 public struct ServiceRequestContext: RequestContext {
@@ -10,12 +9,9 @@ public struct ServiceRequestContext: RequestContext {
     /// Who the request acts for: the authenticated client at the gateway, or the principal the
     /// gateway named in `X-Switchboard-Principal` on an internal call.
     public var principal: String?
-    /// The connection the request arrived on, so that long handlers can notice a client that went away.
-    public let channel: (any Channel)?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        channel = source.channel
     }
 }
 

@@ -9,7 +9,7 @@ import SwitchboardCore
 struct ToolController: Sendable {
     let catalog: ToolCatalog
     let invoker: ToolInvoker
-    let calls = CallRegistry()
+    let calls = CancellationRegistry()
 
     static let callIDHeader = HTTPField.Name(ToolServiceAPI.callIDHeader)!
 
@@ -27,7 +27,8 @@ struct ToolController: Sendable {
     }
 
     func call(_ request: Request, context: ServiceRequestContext) async throws -> Response {
-        let body = try await request.body.collect(upTo: 64 << 20)
+        var request = request
+        let body = try await request.collectBody(upTo: 64 << 20)
         let payload: JSONValue
         do {
             payload = try JSONParser.parse(body)
@@ -46,47 +47,45 @@ struct ToolController: Sendable {
             callID: request.headers[Self.callIDHeader] ?? RequestID.generate()
         )
         if request.headers[.accept]?.contains(ToolServiceAPI.streamMediaType) == true {
-            return stream(tool, call, channel: context.channel)
+            return stream(tool, call, request: request)
         }
-        return Response.json(await run(tool, call, channel: context.channel).json)
-    }
-
-    /// Runs the call as its own task: cancellable by id, and cancelled when the client goes away or
-    /// the request's task is cancelled.
-    private func run(_ tool: any Tool, _ call: ToolInvoker.Call, channel: (any Channel)?) async -> ToolResult {
         let task = Task { await invoker.invoke(tool, call) }
-        let token = calls.register(call.callID) { task.cancel() }
-        defer { calls.remove(call.callID, token: token) }
-        return await withTaskCancellationHandler {
-            await ConnectionWatch.value(of: task, channel: channel)
-        } onCancel: {
-            task.cancel()
-        }
+        let token = calls.add(call.callID) { task.cancel() }
+        let watch = DisconnectWatch(request: request) { task.cancel() }
+        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        let closing = await watch.stop()
+        calls.remove(call.callID, token: token)
+        return Response.json(result.json, headers: DisconnectWatch.connectionHeaders(closing: closing))
     }
 
-    /// NDJSON: progress and log lines as the tool reports them, then one `{"result":…}` line.
-    private func stream(_ tool: any Tool, _ call: ToolInvoker.Call, channel: (any Channel)?) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: ToolServiceAPI.streamMediaType],
+    /// NDJSON: progress and log lines as the tool reports them, then one `{"result":…}` line. The call
+    /// is cancellable by id and cancelled when the client goes away.
+    private func stream(_ tool: any Tool, _ call: ToolInvoker.Call, request: Request) -> Response {
+        let (lines, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        var call = call
+        let name = call.name
+        call.progress = { progress, total, message in continuation.yield(ToolStreamLine.progress(progress, total: total, message: message)) }
+        call.log = { level, data in continuation.yield(ToolStreamLine.log(ToolLogLevel(rawValue: level) ?? .info, logger: name, data: data)) }
+        let prepared = call
+        let task = Task {
+            let result = await invoker.invoke(tool, prepared)
+            continuation.yield(ToolStreamLine.result(result.json.jsonBytes))
+            continuation.finish()
+        }
+        let token = calls.add(call.callID) { task.cancel() }
+        let watch = DisconnectWatch(request: request) { task.cancel() }
+        // A stream that outlives the watch's grace period ends its connection: never offer it for reuse.
+        return Response(
+            status: .ok, headers: [.contentType: ToolServiceAPI.streamMediaType, .connection: "close"],
             body: ResponseBody { writer in
-                let (lines, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(1024))
-                var call = call
-                let name = call.name
-                call.progress = { progress, total, message in continuation.yield(ToolStreamLine.progress(progress, total: total, message: message)) }
-                call.log = { level, data in continuation.yield(ToolStreamLine.log(ToolLogLevel(rawValue: level) ?? .info, logger: name, data: data)) }
-                let prepared = call
-                let running = Task {
-                    let result = await run(tool, prepared, channel: channel)
-                    continuation.yield(JSONValue.object([("result", result.json)]).jsonBytes + [10])
-                    continuation.finish()
-                }
+                defer { calls.remove(prepared.callID, token: token) }
+                // A failed write means the caller went away; whatever ended the stream, the call is over.
                 do {
                     for await line in lines { try await writer.write(ByteBuffer(bytes: line)) }
-                    try await writer.finish(nil)
-                } catch {
-                    running.cancel()
-                    throw error
-                }
+                } catch {}
+                task.cancel()
+                await watch.stop()
+                try await writer.finish(nil)
             }
         )
     }
