@@ -106,7 +106,8 @@ extension Duration {
 }
 
 extension String {
-    func trimmingCharacters(in character: Character) -> String {
+    /// The string without `character` repeated at either end.
+    public func trimmingCharacters(in character: Character) -> String {
         var slice = Substring(self)
         while slice.first == character { slice = slice.dropFirst() }
         while slice.last == character { slice = slice.dropLast() }
@@ -115,7 +116,8 @@ extension String {
 }
 
 extension Substring {
-    func trimmingCharacters(in character: Character) -> String {
+    /// The substring without `character` repeated at either end.
+    public func trimmingCharacters(in character: Character) -> String {
         String(self).trimmingCharacters(in: character)
     }
 }

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import MetricsService
+import SwitchboardCore
 
 struct PrometheusTextTests {
     @Test func parsesSamplesLabelsAndTypes() throws {
@@ -31,5 +31,11 @@ struct PrometheusTextTests {
             "\(error)" == "line 2: label value must be quoted"
         }
         #expect(throws: PrometheusText.ParseError.self) { try PrometheusText("x{a=\"1\"} notanumber") }
+    }
+
+    @Test func sumsOneMetricOverItsLabelSets() {
+        let text = "# TYPE inflight gauge\ninflight{route=\"/a\"} 2\ninflight{route=\"/b\"} 3.5\ninflight_total 100\nother 7\n"
+        #expect(PrometheusText.sum(of: "inflight", in: text) == 5.5)
+        #expect(PrometheusText.sum(of: "missing", in: text) == nil)
     }
 }

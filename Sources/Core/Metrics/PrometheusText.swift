@@ -1,29 +1,35 @@
 /// One sample of the Prometheus text exposition format.
-struct ExposedSample: Sendable, Equatable {
-    let name: String
+public struct ExposedSample: Sendable, Equatable {
+    public let name: String
     /// Label pairs in exposition order.
-    let labels: [(String, String)]
-    let value: Double
+    public let labels: [(String, String)]
+    public let value: Double
 
-    static func == (a: ExposedSample, b: ExposedSample) -> Bool {
+    public init(name: String, labels: [(String, String)], value: Double) {
+        self.name = name
+        self.labels = labels
+        self.value = value
+    }
+
+    public static func == (a: ExposedSample, b: ExposedSample) -> Bool {
         a.name == b.name && a.value.bitPattern == b.value.bitPattern && a.labels.elementsEqual(b.labels, by: { $0 == $1 })
     }
 }
 
 /// Parses the Prometheus text format (version 0.0.4): samples, `# TYPE` and `# HELP` lines.
-struct PrometheusText {
-    var samples: [ExposedSample] = []
+public struct PrometheusText: Sendable {
+    public var samples: [ExposedSample] = []
     /// Metric family name → type (counter, gauge, histogram, summary, untyped).
-    var types: [String: String] = [:]
-    var help: [String: String] = [:]
+    public var types: [String: String] = [:]
+    public var help: [String: String] = [:]
 
-    struct ParseError: Error, CustomStringConvertible {
-        let line: Int
-        let reason: String
-        var description: String { "line \(line): \(reason)" }
+    public struct ParseError: Error, CustomStringConvertible {
+        public let line: Int
+        public let reason: String
+        public var description: String { "line \(line): \(reason)" }
     }
 
-    init(_ text: String) throws(ParseError) {
+    public init(_ text: String) throws(ParseError) {
         var lineNumber = 0
         for rawLine in text.split(separator: "\n", omittingEmptySubsequences: true) {
             lineNumber += 1
@@ -99,13 +105,11 @@ struct PrometheusText {
         }
         return ExposedSample(name: name, labels: labels, value: value)
     }
-}
 
-extension String {
-    func trimmingCharacters(in character: Character) -> String {
-        var slice = Substring(self)
-        while slice.first == character { slice = slice.dropFirst() }
-        while slice.last == character { slice = slice.dropLast() }
-        return String(slice)
+    /// The sum of every sample named `metric` (over its label sets) in `text`; nil when there is none
+    /// or the text does not parse.
+    public static func sum(of metric: String, in text: String) -> Double? {
+        let values = ((try? PrometheusText(text))?.samples ?? []).filter { $0.name == metric }.map(\.value)
+        return values.isEmpty ? nil : values.reduce(0, +)
     }
 }
