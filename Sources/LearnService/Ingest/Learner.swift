@@ -26,6 +26,10 @@ final class Learner: Service, Sendable {
     let metrics: LearnMetrics
     let settings: Settings
     let logger: Logger
+    /// The running policy experiment and the concluded ones.
+    let experiments: ExperimentRunner
+    /// Routing weights and cache TTLs pinned by promoted experiments, laid over the learned policy.
+    let pins = Mutex(PolicyDocument.Pins())
     private let models: Mutex<LearnedModels>
     /// Events applied since the last publish and since the last checkpoint.
     private let pending = Mutex<(publish: Int, checkpoint: Int)>((0, 0))
@@ -39,6 +43,7 @@ final class Learner: Service, Sendable {
         self.logger = logger
         anomalies = AnomalyLog()
         publisher = PolicyPublisher()
+        experiments = ExperimentRunner(metrics: metrics, logger: logger)
         var restored = LearnedModels(settings: settings.models)
         if let current = store.current {
             do {
@@ -102,19 +107,22 @@ final class Learner: Service, Sendable {
             $0.publish += events.count
             $0.checkpoint += events.count
         }
+        if let concluded = experiments.observe(events, controlWeights: PolicyDocument.weights(publisher.current.content)) { settle(concluded) }
         return events.count
     }
 
-    /// Publishes a new policy version when events were learned since the last one.
-    func publishPolicy() {
+    /// Publishes a new policy version when events were learned since the last one (or with `force`,
+    /// after an experiment or a pin changed).
+    func publishPolicy(force: Bool = false) {
         let changed = pending.withLock { state -> Bool in
             defer { state.publish = 0 }
             return state.publish > 0
         }
-        guard changed || publisher.current.version == 0 else { return }
+        guard changed || force || publisher.current.version == 0 else { return }
         let (content, accuracy, memory) = models.withLock { ($0.clock > 0 ? PolicyDocument.content($0) : nil, $0.patterns.accuracy, $0.memoryBytes) }
-        if let content {
-            metrics.policyVersion.set(Int64(publisher.publish(content, modelVersion: store.current, at: Date().timeIntervalSince1970)))
+        if let content = content ?? (force ? PolicyDocument.empty : nil) {
+            let document = PolicyDocument.adjusted(content, pins: pins.withLock { $0 }, experiment: experiments.policyMember)
+            metrics.policyVersion.set(Int64(publisher.publish(document, modelVersion: store.current, at: Date().timeIntervalSince1970)))
         }
         if let accuracy { metrics.accuracy.set(accuracy) }
         metrics.memory.set(Int64(memory))
