@@ -48,6 +48,7 @@ func buildRouter(_ environment: ServiceEnvironment, learner: Learner) -> Router<
     ModelsController(learner: learner).addRoutes(to: api)
     PredictionController(learner: learner).addRoutes(to: api)
     ExperimentsController(learner: learner).addRoutes(to: api)
+    ResourcesController(learner: learner).addRoutes(to: api)
     return router
 }
 

@@ -166,6 +166,18 @@ final class Learner: Service, Sendable {
         return version
     }
 
+    /// Learns from resource samples (few: one per replica per supervisor sampling interval, so they are
+    /// applied at once rather than queued); returns the anomalies found.
+    @discardableResult
+    func observe(resources samples: [ResourceSample]) -> [Anomaly] {
+        let found = models.withLock { models in samples.flatMap { models.apply($0) } }
+        metrics.resourceSamples.increment(by: Int64(samples.count))
+        for anomaly in found { metrics.anomaly(anomaly) }
+        anomalies.append(found)
+        if !samples.isEmpty { pending.withLock { $0.checkpoint += samples.count } }
+        return found
+    }
+
     /// The next calls predicted for `principal`, after `recent` calls when given.
     func predict(principal: String, recent: [String]?, limit: Int) -> [NextCallPredictor.Prediction] {
         let began = ContinuousClock.now

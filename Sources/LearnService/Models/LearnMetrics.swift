@@ -18,6 +18,8 @@ struct LearnMetrics: Sendable {
     let modelVersion: Gauge
     /// 1 while an experiment runs.
     let experimentRunning: Gauge
+    /// Resource samples learned from (``ResourceSample``).
+    let resourceSamples: Counter
     /// Checkpoints not written to (or read from) PostgreSQL.
     let postgresFailures: Counter
     private let registry: PrometheusCollectorRegistry
@@ -43,6 +45,9 @@ struct LearnMetrics: Sendable {
         memory = registry.makeGauge(descriptor: Self.name("model_memory", "bytes", "Bytes held by the learned models"), labels: [])
         policyVersion = registry.makeGauge(descriptor: Self.name("policy_version", "", "Version of the published policy"), labels: [])
         modelVersion = registry.makeGauge(descriptor: Self.name("model_version", "", "Model version the models in memory descend from (0: none)"), labels: [])
+        resourceSamples = registry.makeCounter(
+            descriptor: Self.name("resource_samples", "total", "Per-replica resource samples (CPU, memory, in-flight, queue depth) learned from"), labels: []
+        )
         postgresFailures = registry.makeCounter(
             descriptor: Self.name("checkpoint_postgres_failures", "total", "Checkpoint writes or reads that failed against PostgreSQL (the disk copy is unaffected)"),
             labels: []
@@ -53,7 +58,7 @@ struct LearnMetrics: Sendable {
     /// Counts one anomaly by scope and measure.
     func anomaly(_ anomaly: Anomaly) {
         registry.makeCounter(
-            descriptor: Self.name("anomalies", "total", "Anomalies detected on per-tool and per-replica latency and error-rate series"),
+            descriptor: Self.name("anomalies", "total", "Anomalies detected on per-tool and per-replica latency and error-rate series and per-replica resource series"),
             labels: [("scope", anomaly.scope), ("measure", anomaly.measure.rawValue)]
         ).increment()
     }
