@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import SwitchboardCore
 import SwitchboardTestSupport
+import Synchronization
 import Testing
 
 @testable import LearnService
@@ -80,9 +81,11 @@ struct ExperimentsControllerTests {
     }
 
     /// A candidate as fast as the control is promoted after `promote_after` calls per arm, and its
-    /// routing weight is pinned in the published policy.
+    /// routing weight is pinned in the published policy, also after a restart, until the pins are cleared.
     @Test func aCanaryThatIsNotWorseIsPromotedAndPinned() async throws {
-        let fixture = try await LearnFixture()
+        let directory = TestEnvironment.temporaryDirectory("learn-pins")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fixture = try await LearnFixture(stateDirectory: directory)
         try await fixture.application.test(.router) { client in
             try await Self.post(client, fixture, PolicyControllerTests.traffic(from: Self.start, count: 100))
             let (status, _) = try await Self.json(
@@ -99,7 +102,20 @@ struct ExperimentsControllerTests {
                 return policy["routing"]?["http://slow"]?["weight"] == 0.7 && policy["experiment"] == nil
             }
             #expect(sample(fixture.environment.metrics.registry, #"switchboard_learn_experiments_concluded_total{outcome="promoted"}"#) == 1)
+            #expect(try await Self.json(client, "/v1/models/checkpoint", .post).0 == .created)
         }
+        let restarted = try await LearnFixture(stateDirectory: directory)
+        try await restarted.application.test(.router) { client in
+            #expect(try await Self.json(client, "/v1/policy").1["routing"]?["http://slow"]?["weight"] == 0.7)
+            #expect(try await Self.json(client, "/v1/experiments").1["pins"]?["routing"]?["http://slow"] == 0.7)
+            let (status, cleared) = try await Self.json(client, "/v1/experiments/pins", .delete)
+            #expect(status == .ok)
+            #expect(cleared["cleared"]?["routing"]?["http://slow"] == 0.7)
+            let weight = try await Self.json(client, "/v1/policy").1["routing"]?["http://slow"]?["weight"]?.doubleValue
+            #expect((weight ?? 1) < 0.5)
+        }
+        let again = try await LearnFixture(stateDirectory: directory)
+        #expect(again.learner.pins.withLock { $0 } == PolicyDocument.Pins())
     }
 
     /// Shadow judges the candidate on the same calls without publishing it: the routing and cache the

@@ -1,8 +1,9 @@
 import Hummingbird
+import Synchronization
 import SwitchboardCore
 
-/// `GET|POST /v1/experiments`, `GET /v1/experiments/{id}`, `POST /v1/experiments/{id}/stop` and
-/// `POST /v1/experiments/{id}/promote`.
+/// `GET|POST /v1/experiments`, `GET /v1/experiments/{id}`, `POST /v1/experiments/{id}/stop`,
+/// `POST /v1/experiments/{id}/promote` and `DELETE /v1/experiments/pins`.
 struct ExperimentsController: Sendable {
     let learner: Learner
 
@@ -11,7 +12,11 @@ struct ExperimentsController: Sendable {
             let all = learner.experiments.all
             return Response.json([
                 "running": all.first.flatMap { $0.status == .running ? .string($0.id) : nil } ?? .null, "experiments": .array(all.map(\.json)),
+                "pins": learner.pins.withLock { $0 }.json,
             ])
+        }
+        group.delete("experiments/pins") { _, _ in
+            Response.json(["cleared": try await learner.clearPins().json])
         }
         group.post("experiments") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)

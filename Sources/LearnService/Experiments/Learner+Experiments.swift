@@ -100,11 +100,25 @@ extension Learner {
         case .modelVersion(let number):
             _ = try await rollback(to: number)
         case .overrides:
-            pins.withLock { pins in
+            let pinned = pins.withLock { pins in
                 pins.routing.merge(experiment.requestedRouting) { $1 }
                 pins.cache.merge(experiment.requestedCache) { $1 }
+                return pins
             }
+            try await store.saveDocument(Self.pinsDocument, pinned.json.jsonBytes)
         }
+    }
+
+    /// Drops every pinned routing weight and TTL (learned values apply again); returns what was pinned.
+    func clearPins() async throws -> PolicyDocument.Pins {
+        let previous = pins.withLock { pins in
+            defer { pins = PolicyDocument.Pins() }
+            return pins
+        }
+        try await store.saveDocument(Self.pinsDocument, PolicyDocument.Pins().json.jsonBytes)
+        publishPolicy(force: true)
+        logger.notice("policy pins cleared", metadata: ["routing": .stringConvertible(previous.routing.count), "cache": .stringConvertible(previous.cache.count)])
+        return previous
     }
 
     private static func numbers(_ value: JSONValue?, _ field: String, minimum: Double, inclusive: Bool) throws -> [String: Double] {

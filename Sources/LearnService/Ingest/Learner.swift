@@ -28,8 +28,10 @@ final class Learner: Service, Sendable {
     let logger: Logger
     /// The running policy experiment and the concluded ones.
     let experiments: ExperimentRunner
-    /// Routing weights and cache TTLs pinned by promoted experiments, laid over the learned policy.
+    /// Routing weights and cache TTLs pinned by promoted experiments, laid over the learned policy;
+    /// kept in the store as ``pinsDocument``.
     let pins = Mutex(PolicyDocument.Pins())
+    static let pinsDocument = "policy-pins.json"
     private let models: Mutex<LearnedModels>
     /// Events applied since the last publish and since the last checkpoint.
     private let pending = Mutex<(publish: Int, checkpoint: Int)>((0, 0))
@@ -54,6 +56,9 @@ final class Learner: Service, Sendable {
             }
         }
         models = Mutex(restored)
+        if let bytes = store.document(Self.pinsDocument), let json = try? JSONParser.parse(bytes) {
+            pins.withLock { $0 = PolicyDocument.Pins(json: json) }
+        }
         publishPolicy()
     }
 

@@ -32,6 +32,7 @@ final class ModelStore: Sendable {
     private struct State {
         var versions: [Version] = []
         var payloads: [Int: [UInt8]] = [:]
+        var documents: [String: [UInt8]] = [:]
         /// The version the models in memory descend from.
         var current: Int?
     }
@@ -102,6 +103,22 @@ final class ModelStore: Sendable {
         }
         await replicate(version, payload)
         return version
+    }
+
+    /// Replaces the small document `name` kept next to the versions (written atomically; in memory
+    /// without a directory).
+    func saveDocument(_ name: String, _ bytes: [UInt8]) async throws {
+        guard let directory else {
+            state.withLock { $0.documents[name] = bytes }
+            return
+        }
+        try await onDisk { try Self.writeAtomically(bytes, to: directory.appendingPathComponent(name)) }
+    }
+
+    /// The document `name`, if one was saved.
+    func document(_ name: String) -> [UInt8]? {
+        guard let directory else { return state.withLock { $0.documents[name] } }
+        return FileManager.default.contents(atPath: directory.appendingPathComponent(name).path).map(Array.init)
     }
 
     /// Writes `version` to PostgreSQL (with the expiry of versions no longer kept); a failure is reported.

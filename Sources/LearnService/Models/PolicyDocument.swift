@@ -58,6 +58,25 @@ enum PolicyDocument {
     struct Pins: Sendable, Equatable {
         var routing: [String: Double] = [:]
         var cache: [String: Double] = [:]
+
+        init() {}
+
+        /// Reads `{"routing":{name:weight},"cache":{tool:seconds}}`.
+        init(json: JSONValue) {
+            routing = Self.numbers(json["routing"])
+            cache = Self.numbers(json["cache"])
+        }
+
+        var json: JSONValue {
+            [
+                "routing": .object(routing.keys.sorted().map { ($0, .double(routing[$0]!)) }),
+                "cache": .object(cache.keys.sorted().map { ($0, .double(cache[$0]!)) }),
+            ]
+        }
+
+        private static func numbers(_ section: JSONValue?) -> [String: Double] {
+            Dictionary((section?.objectValue ?? []).compactMap { name, value in value.doubleValue.map { (name, $0) } }, uniquingKeysWith: { $1 })
+        }
     }
 
     /// `content` with `pins` laid over its routing weights and cache TTLs, and the running canary's
