@@ -91,7 +91,7 @@ let package = Package(
             path: "Benchmarks/ToolBench",
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "LearnService", dependencies: serviceDependencies + ["Learning"], swiftSettings: swiftSettings),
+        .executableTarget(name: "LearnService", dependencies: serviceDependencies + ["Learning", "CLibPQ"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "LearnEval",
             dependencies: [

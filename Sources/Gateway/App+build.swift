@@ -76,7 +76,7 @@ struct GatewayParts: Sendable {
         metrics = MCPMetrics(registry: environment.metrics.registry)
         server = MCPServer(
             backends: backends, telemetry: telemetry, metrics: metrics, logLevels: SessionLogLevels(), toolTimeout: timeout,
-            pageSize: configuration.int(.pageSize), limits: state.limits, cache: state.cache
+            pageSize: configuration.int(.pageSize), limits: state.limits, cache: state.cache, policy: policy
         )
         catalogWatch = CatalogWatch(backends: backends, interval: catalogTTL)
         if configuration.list(.apiKeys).isEmpty && authenticator == nil && !configuration.bool(.stdio) {

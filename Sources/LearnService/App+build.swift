@@ -1,3 +1,5 @@
+import Logging
+import Prometheus
 import Hummingbird
 import SwitchboardCore
 
@@ -17,10 +19,17 @@ func makeLearner(_ environment: ServiceEnvironment) async throws -> Learner {
     settings.models.bucketSeconds = max(1, configuration.duration(.learnForecastBucket).seconds)
     settings.checkpointInterval = configuration.duration(.learnCheckpointInterval)
     settings.publishInterval = max(.milliseconds(10), configuration.duration(.learnPublishInterval))
-    let store = try ModelStore(directory: configuration.string(.learnStateDirectory), keep: configuration.int(.learnCheckpointsKept))
+    let metrics = LearnMetrics(environment.metrics)
+    let logger = environment.logger
+    let postgres = try configuration.optional(.learnPostgresURL).map { url throws(ConfigurationError) in try PostgresCheckpoints(url: url) }
+    let store = try ModelStore(directory: configuration.string(.learnStateDirectory), keep: configuration.int(.learnCheckpointsKept), postgres: postgres) {
+        metrics.postgresFailures.increment()
+        logger.error("PostgreSQL checkpoint failure", metadata: ["error": .string($0)])
+    }
+    let restored = await store.synchronize()
+    if !restored.isEmpty { logger.notice("restored model versions from PostgreSQL", metadata: ["versions": .string(restored.map(String.init).joined(separator: ","))]) }
     return await Learner(
-        queue: EventQueue(capacity: configuration.int(.learnQueue)), store: store, metrics: LearnMetrics(environment.metrics), settings: settings,
-        logger: environment.logger
+        queue: EventQueue(capacity: configuration.int(.learnQueue)), store: store, metrics: metrics, settings: settings, logger: logger
     )
 }
 
@@ -32,13 +41,26 @@ func buildRouter(_ environment: ServiceEnvironment, learner: Learner) -> Router<
             return DependencyStatus(name: "ingest", state: .up, detail: "queue \(queue.depth), accepted \(totals.accepted), dropped \(totals.dropped)")
         }
     ]
-    let router = environment.makeRouter(checks: checks)
+    let router = environment.makeRouter(checks: checks + postgresCheck(learner.store.postgres))
     let api = environment.internalAPI(on: router)
     EventsController(queue: queue, learner: learner).addRoutes(to: api)
     PolicyController(learner: learner).addRoutes(to: api)
     ModelsController(learner: learner).addRoutes(to: api)
     PredictionController(learner: learner).addRoutes(to: api)
+    ExperimentsController(learner: learner).addRoutes(to: api)
+    ResourcesController(learner: learner).addRoutes(to: api)
     return router
+}
+
+/// `/ready` reports PostgreSQL (optional: checkpoints still go to disk without it) when configured.
+private func postgresCheck(_ postgres: PostgresCheckpoints?) -> [any ReadinessCheck] {
+    guard let postgres else { return [] }
+    return [
+        ReadinessProbe {
+            let health = postgres.status
+            return DependencyStatus(name: "postgres", state: health.up ? .up : .down, required: false, detail: health.detail)
+        }
+    ]
 }
 
 extension Duration {

@@ -56,6 +56,7 @@ struct SupervisorRun {
             settings.metrics = SupervisorMetrics(registry: control.metrics.registry)
             if let learn = project.services.first(where: { $0.local?.command.first == "LearnService" }), let port = learn.localPort(slot: 1) {
                 settings.forecasts = LearnServiceForecasts(baseURL: "http://127.0.0.1:\(port)", secret: secret)
+                settings.resources = ResourceReporter(baseURL: "http://127.0.0.1:\(port)", secret: secret, logger: logger)
             }
             let stack = Stack(project: project, settings: settings, logger: logger)
             do {

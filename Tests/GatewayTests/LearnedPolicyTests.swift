@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
 import NIOCore
 import NIOHTTP1
 import SwitchboardCore
@@ -51,6 +52,69 @@ struct LearnedPolicyTests {
         #expect(problem(["version": 3, "routing": ["http://a": ["weight": 0.5]], "cache": ["t": ["ttl_seconds": 2.5]]]) == nil)
     }
 
+    /// The policy's `experiment` member: read with the canary's share, weights and TTLs; errors name the member.
+    @Test func aCanaryIsReadFromThePolicy() throws {
+        let snapshot = try LearnedPolicy.Snapshot(json: [
+            "version": 4, "routing": ["http://a": ["weight": 0.5]],
+            "experiment": ["id": "exp-2", "share": 0.1, "routing": ["http://a": ["weight": 1]], "cache": ["t": ["ttl_seconds": 90]]],
+        ])
+        #expect(snapshot.canary == LearnedPolicy.Canary(id: "exp-2", share: 0.1, weights: ["http://a": 1], ttls: ["t": .seconds(90)]))
+        #expect(try LearnedPolicy.Snapshot(json: ["version": 4]).canary == nil)
+        func problem(_ experiment: JSONValue) -> String? {
+            do {
+                _ = try LearnedPolicy.Snapshot(json: ["version": 1, "experiment": experiment])
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        #expect(problem(["share": 0.1]) == "policy.experiment.id must be a non-empty string")
+        #expect(problem(["id": "e", "share": 2]) == "policy.experiment.share must be a number in 0...1")
+        #expect(problem(["id": "e", "share": 0.1, "routing": ["x": ["weight": "heavy"]]]) == #"policy.experiment.routing["x"].weight must be a number ≥ 0"#)
+    }
+
+    /// A canary started on a live learn service: the gateway serves its share of calls with the
+    /// candidate's weights (every candidate call on the replica the candidate routes to), tags the
+    /// telemetry with the arm so the learn service counts every call in one arm, and stops serving the
+    /// candidate when the learn service goes away while keeping the last policy.
+    @Test func aCanaryServesItsShareAndStopsWithoutTheLearnService() async throws {
+        let (learnPort, learnApp) = try await Self.learnService()
+        try await GatewayStack.withTools { fastPort in
+            try await GatewayStack.withTools { slowPort in
+                let fast = "http://127.0.0.1:\(fastPort)", slow = "http://127.0.0.1:\(slowPort)"
+                let settings = ["SWITCHBOARD_LEARN_URL": "http://127.0.0.1:\(learnPort)", "SWITCHBOARD_CACHE_TOOLS": "test_simple_text=0"]
+                try await GatewayStack.withGateway(toolsPort: fastPort, settings, replicas: StaticReplicas(urls: [fast, slow])) { stack in
+                    try await LiveService.with(learnApp, port: learnPort) {
+                        let learn = ServiceClient(baseURL: "http://127.0.0.1:\(learnPort)", httpClient: .shared, secret: TestEnvironment.secret, timeout: .seconds(5))
+                        let body = #"{"mode":"canary","share":0.5,"candidate":{"routing":{"\#(slow)":1,"\#(fast)":0}},"guardrail":{"min_events":1000,"promote_after":5000}}"#
+                        let started = try await learn.send(.POST, "/v1/experiments", body: Array(body.utf8))
+                        #expect(started.status == 201)
+                        try await eventually("the gateway on the canary") { stack.parts.policy.current?.canary?.id == "exp-1" }
+                        let calls = 40
+                        for id in 0..<calls {
+                            let reply = try await stack.post(#"{"jsonrpc":"2.0","id":\#(id),"method":"tools/call","params":{"name":"test_simple_text","arguments":{}}}"#)
+                            #expect(reply.json?["result"]?["isError"] != true)
+                        }
+                        var experiment = JSONValue.null
+                        try await eventually("every call attributed to an arm") {
+                            experiment = try await learn.json(.GET, "/v1/experiments/exp-1")
+                            let control = experiment["control"]?["events"]?.intValue ?? 0
+                            return control + (experiment["candidate_arm"]?["events"]?.intValue ?? 0) == Int64(calls)
+                        }
+                        let candidate = Int(experiment["candidate_arm"]?["events"]?.intValue ?? 0)
+                        #expect(candidate > 0 && candidate < calls)
+                        let onSlow = try await Self.calls(of: "test_simple_text", port: slowPort)
+                        #expect(onSlow >= candidate, "\(onSlow) calls on the candidate's replica, \(candidate) candidate calls")
+                        #expect(stack.parts.policy.summary.contains("canary exp-1 on 50.0% of calls"))
+                    }
+                    try await eventually("the canary dropped without the learn service") { stack.parts.policy.current?.canary == nil }
+                    #expect(stack.parts.policy.current != nil)
+                    #expect(stack.parts.policy.drawArm() == nil)
+                }
+            }
+        }
+    }
+
     /// A failed call names the replica it failed on, so the learn service learns error rates per replica.
     @Test func aFailedCallNamesItsReplicaForTelemetry() async throws {
         let url = "http://127.0.0.1:\(TestEnvironment.freePorts(1))"
@@ -85,12 +149,7 @@ struct LearnedPolicyTests {
     /// never changes: the live learn service's policy must send the large majority of calls to the fast
     /// replica and keep that tool's results past the configured 1 s TTL.
     @Test func theLearnedPolicyChangesRoutingAndCacheTTLs() async throws {
-        let learnPort = TestEnvironment.freePorts(1)
-        let learnEnvironment = try TestEnvironment.make(
-            service: "learn", keys: ConfigKey.learnService,
-            ["SWITCHBOARD_PORT": String(learnPort), "SWITCHBOARD_LEARN_PUBLISH_INTERVAL": "100ms", "SWITCHBOARD_LEARN_STATE_DIR": ""]
-        )
-        let learnApp = try await LearnService.buildApplication(learnEnvironment)
+        let (learnPort, learnApp) = try await Self.learnService()
         try await LiveService.with(learnApp, port: learnPort) {
             try await GatewayStack.withTools { fastPort in
                 try await GatewayStack.withTools { slowPort in
@@ -159,6 +218,16 @@ struct LearnedPolicyTests {
                 }
             }
         }
+    }
+
+    /// A live learn service's application on a free port (policy published every 100 ms, versions in memory).
+    static func learnService() async throws -> (port: Int, application: some ApplicationProtocol) {
+        let port = TestEnvironment.freePorts(1)
+        let environment = try TestEnvironment.make(
+            service: "learn", keys: ConfigKey.learnService,
+            ["SWITCHBOARD_PORT": String(port), "SWITCHBOARD_LEARN_PUBLISH_INTERVAL": "100ms", "SWITCHBOARD_LEARN_STATE_DIR": ""]
+        )
+        return (port, try await LearnService.buildApplication(environment))
     }
 
     /// One telemetry event in wire form; cacheable calls carry a key and an unchanging result hash.

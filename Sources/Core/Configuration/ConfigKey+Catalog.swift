@@ -184,10 +184,16 @@ extension ConfigKey {
         "SWITCHBOARD_LEARN_PUBLISH_INTERVAL", default: "1s", .duration, "Shortest time between two published policy versions"
     )
 
+    public static let learnPostgresURL = ConfigKey(
+        "SWITCHBOARD_LEARN_POSTGRES_URL", default: "", .string,
+        "PostgreSQL for model checkpoints as well as the state directory: postgresql://[user[:password]@]host[:port]/db or a libpq key=value string (empty: none)",
+        secret: true
+    )
+
     public static var learnService: [ConfigKey] {
         common(port: 8090) + [
             .learnQueue, .learnStateDirectory, .learnCheckpointInterval, .learnCheckpointsKept, .learnProbation, .learnMaxSeries,
-            .learnForecastBucket, .learnPublishInterval,
+            .learnForecastBucket, .learnPublishInterval, .learnPostgresURL,
         ]
     }
 

@@ -3,7 +3,8 @@
 ///
 /// Wire form (`POST /v1/events` body: `{"events":[…]}`):
 /// `{"ts":1732180000.123,"tool":"read_file","principal":"local","backend":"http://127.0.0.1:8081",
-///   "latency_ms":1.8,"outcome":"ok","cache_hit":false,"arg_shape":["path:string"]}`
+///   "latency_ms":1.8,"outcome":"ok","cache_hit":false,"arg_shape":["path:string"]}`, plus
+/// `"experiment":"exp-1","arm":"candidate"` (or `"control"`) while the policy runs a canary experiment.
 public struct CallEvent: Sendable, Equatable {
     /// How a call ended.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -32,10 +33,24 @@ public struct CallEvent: Sendable, Equatable {
     public var cacheHit: Bool
     /// `name:type` for each top-level argument, sorted.
     public var argumentShape: [String]
+    /// The canary experiment and arm the call was served under (nil: no experiment running).
+    public var arm: ExperimentArm?
+
+    /// Which side of a canary experiment served a call.
+    public struct ExperimentArm: Sendable, Equatable {
+        public var experiment: String
+        /// True: the candidate policy; false: the control (the published policy).
+        public var candidate: Bool
+
+        public init(experiment: String, candidate: Bool) {
+            self.experiment = experiment
+            self.candidate = candidate
+        }
+    }
 
     public init(
         timestamp: Double, tool: String, principal: String, backend: String, latencyMilliseconds: Double, outcome: Outcome,
-        cacheHit: Bool = false, argumentShape: [String] = []
+        cacheHit: Bool = false, argumentShape: [String] = [], arm: ExperimentArm? = nil
     ) {
         self.timestamp = timestamp
         self.tool = tool
@@ -45,6 +60,7 @@ public struct CallEvent: Sendable, Equatable {
         self.outcome = outcome
         self.cacheHit = cacheHit
         self.argumentShape = argumentShape
+        self.arm = arm
     }
 
     /// The shape of an arguments object: `name:type` per member, sorted.
@@ -74,7 +90,14 @@ public struct CallEvent: Sendable, Equatable {
             if index > 0 { writer.raw(",") }
             writer.string(item)
         }
-        writer.raw("]}")
+        writer.raw("]")
+        if let arm {
+            writer.key("experiment")
+            writer.string(arm.experiment)
+            writer.key("arm")
+            writer.string(arm.candidate ? "candidate" : "control")
+        }
+        writer.raw("}")
     }
 
     /// Reads an event; nil names the first missing or mistyped field.
@@ -89,8 +112,20 @@ public struct CallEvent: Sendable, Equatable {
         self.init(
             timestamp: timestamp, tool: tool, principal: json["principal"]?.stringValue ?? "", backend: json["backend"]?.stringValue ?? "",
             latencyMilliseconds: latency, outcome: outcome, cacheHit: json["cache_hit"]?.boolValue ?? false,
-            argumentShape: json["arg_shape"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            argumentShape: json["arg_shape"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            arm: try Self.arm(json)
         )
+    }
+}
+
+extension CallEvent {
+    fileprivate static func arm(_ json: JSONValue) throws(ContractError) -> ExperimentArm? {
+        guard let experiment = json["experiment"]?.stringValue else { return nil }
+        switch json["arm"]?.stringValue {
+        case "candidate": return ExperimentArm(experiment: experiment, candidate: true)
+        case "control": return ExperimentArm(experiment: experiment, candidate: false)
+        default: throw ContractError("event.arm must be candidate or control when event.experiment is set")
+        }
     }
 }
 

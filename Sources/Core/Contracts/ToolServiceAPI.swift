@@ -36,7 +36,32 @@ public enum ToolServiceAPI {
 ///
 /// - `POST /v1/events` with `{"events":[<CallEvent>...]}` → `202 {"accepted":n,"dropped":m}`.
 /// - `GET /v1/policy` → the current policy with `ETag`; `If-None-Match` with that tag → `304`.
+/// - `POST /v1/resources` with `{"samples":[<ResourceSample>...]}` → `202 {"accepted":n,"anomalies":m}`.
 public enum LearnServiceAPI {
     public static let eventsPath = "/v1/events"
     public static let policyPath = "/v1/policy"
+    public static let resourcesPath = "/v1/resources"
+
+    /// A `POST /v1/events` body: `{"events":[…]}`.
+    public static func eventsBody(_ events: [CallEvent]) -> [UInt8] {
+        batch("events", events, estimate: 200) { $0.write(into: &$1) }
+    }
+
+    /// A `POST /v1/resources` body: `{"samples":[…]}`.
+    public static func resourcesBody(_ samples: [ResourceSample]) -> [UInt8] {
+        batch("samples", samples, estimate: 160) { $0.write(into: &$1) }
+    }
+
+    private static func batch<Item>(_ member: String, _ items: [Item], estimate: Int, _ write: (Item, inout JSONWriter) -> Void) -> [UInt8] {
+        var writer = JSONWriter(capacity: items.count * estimate + 16)
+        writer.raw("{")
+        writer.key(member, first: true)
+        writer.raw("[")
+        for (index, item) in items.enumerated() {
+            if index > 0 { writer.raw(",") }
+            write(item, &writer)
+        }
+        writer.raw("]}")
+        return writer.bytes
+    }
 }

@@ -80,9 +80,11 @@ final class ToolResultCache: Service, Sendable {
     /// Answers a tools/call: from the cache when possible, else by `run` (which calls the backends).
     /// Errors thrown by `run` propagate unchanged.
     func serve(
-        tool: ToolEntry, arguments: ArraySlice<UInt8>, principal: String, bypass: Bool = false,
+        tool: ToolEntry, arguments: ArraySlice<UInt8>, principal: String, bypass: Bool = false, learnedTTLs: [String: Duration]? = nil,
         run: @escaping @Sendable () async throws -> ToolCallOutcome
     ) async throws -> Served {
+        var policy = self.policy
+        if let learnedTTLs { policy.learnedTTLs = learnedTTLs }
         let rule = policy.rule(for: tool)
         if rule == nil && tool.isReadOnly { return Served(outcome: try await run(), status: nil) }
         let parsed = try? arguments.withUnsafeBytes { try JSONParser.parse($0) }

@@ -27,6 +27,8 @@ struct MCPServer: Sendable {
     let pageSize: Int
     let limits: RateLimits
     let cache: ToolResultCache
+    /// The learn service's policy: which arm of a canary experiment serves each call.
+    let policy: LearnedPolicy
 
     /// Answers one request with the complete JSON-RPC response.
     func handle(_ message: JSONRPCMessage, context: MCPRequestContext) async -> MCPReply {
@@ -182,6 +184,7 @@ struct MCPServer: Sendable {
     ) async throws(JSONRPCError) -> ToolCallOutcome {
         let start = ContinuousClock.now
         let shape = Self.argumentShape(arguments)
+        let arm = policy.drawArm()
         do {
             // Rate limit, then the result cache (single-flight), then the backends.
             try await limits.admit(principal: context.principal, tool: tool)
@@ -189,28 +192,28 @@ struct MCPServer: Sendable {
             let events = context.wantsNotifications ? notifications(for: context) : nil
             let run: @Sendable () async throws -> ToolCallOutcome = {
                 try await backends.call(
-                    tool, arguments: arguments, principal: context.principal, callID: context.callID, timeout: timeout, events: events
+                    tool, arguments: arguments, principal: context.principal, callID: context.callID, timeout: timeout, weights: arm?.weights, events: events
                 )
             }
             // A call that asked for progress or log notifications runs itself: a cached or shared answer has none.
             let served = events == nil
-                ? try await cache.serve(tool: tool, arguments: arguments, principal: context.principal, bypass: bypassCache, run: run)
+                ? try await cache.serve(tool: tool, arguments: arguments, principal: context.principal, bypass: bypassCache, learnedTTLs: arm?.ttls, run: run)
                 : ToolResultCache.Served(outcome: try await run(), status: nil)
             let outcome = served.outcome
             report(
                 tool: tool.name, context: context, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape,
-                cacheHit: served.status == .hit
+                cacheHit: served.status == .hit, arm: arm?.arm
             )
             return outcome
         } catch let denial as RateLimitDenial {
-            report(tool: tool.name, context: context, backend: "", start: start, outcome: .limited, shape: shape)
+            report(tool: tool.name, context: context, backend: "", start: start, outcome: .limited, shape: shape, arm: arm?.arm)
             throw denial.jsonRPCError
         } catch {
             if (error as? ToolRoutingError)?.kind == .cancelled || Task.isCancelled {
-                report(tool: tool.name, context: context, backend: "", start: start, outcome: .cancelled, shape: shape)
+                report(tool: tool.name, context: context, backend: "", start: start, outcome: .cancelled, shape: shape, arm: arm?.arm)
                 throw JSONRPCError(.requestCancelled, "Request cancelled")
             }
-            report(tool: tool.name, context: context, backend: (error as? ToolRoutingError)?.backend ?? "", start: start, outcome: .error, shape: shape)
+            report(tool: tool.name, context: context, backend: (error as? ToolRoutingError)?.backend ?? "", start: start, outcome: .error, shape: shape, arm: arm?.arm)
             guard let error = error as? ToolRoutingError else {
                 return ToolCallOutcome(result: ToolResultText.error("\(tool.name) failed: \(error)"), backend: "")!
             }
@@ -280,14 +283,14 @@ struct MCPServer: Sendable {
 
     private func report(
         tool: String, context: MCPRequestContext, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String],
-        cacheHit: Bool = false
+        cacheHit: Bool = false, arm: CallEvent.ExperimentArm? = nil
     ) {
         let elapsed = ContinuousClock.now - start
         metrics.toolCall(outcome, duration: elapsed)
         telemetry.record(
             CallEvent(
                 timestamp: Date().timeIntervalSince1970, tool: tool, principal: context.principal, backend: backend,
-                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape
+                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape, arm: arm
             )
         )
     }

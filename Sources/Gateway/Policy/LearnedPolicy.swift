@@ -10,7 +10,27 @@ import SwitchboardCore
 /// ``ToolResultCache``. When the learn service is away the last good policy stays in force; before the
 /// first one (or with no learn service configured) routing uses equal weights and the cache its
 /// configured TTLs — the safe fallback.
+///
+/// A policy with an `experiment` member runs a canary: ``drawArm()`` serves that share of calls with
+/// the candidate's weights and TTLs and tags every call's telemetry with its arm. A canary is only
+/// served while the learn service answers (its guardrail watches it there): a failed poll drops it.
 final class LearnedPolicy: Service, Sendable {
+    /// A canary experiment's candidate, as the policy's `experiment` member describes it.
+    struct Canary: Sendable, Equatable {
+        var id: String
+        /// Share of calls served by the candidate.
+        var share: Double
+        var weights: [String: Double]
+        var ttls: [String: Duration]
+    }
+
+    /// The arm one call is served by: the candidate's weights and TTLs, or nil ones for the control.
+    struct Arm: Sendable {
+        var arm: CallEvent.ExperimentArm
+        var weights: [String: Double]?
+        var ttls: [String: Duration]?
+    }
+
     /// What the gateway uses from one policy version.
     struct Snapshot: Sendable, Equatable {
         var version: Int
@@ -18,26 +38,48 @@ final class LearnedPolicy: Service, Sendable {
         var weights: [String: Double]
         /// Cache TTL per tool.
         var ttls: [String: Duration]
+        /// The canary experiment in the policy, if one runs.
+        var canary: Canary?
 
         /// Reads the policy document (docs/operations.md, "Policy JSON"); a member that is not the
         /// documented shape is named in the error.
         init(json: JSONValue) throws(ContractError) {
             guard let version = json["version"]?.intValue else { throw ContractError("policy.version must be an integer") }
             self.version = Int(version)
-            weights = [:]
-            for (replica, entry) in json["routing"]?.objectValue ?? [] {
+            weights = try Self.weights(json["routing"], "policy.routing")
+            ttls = try Self.ttls(json["cache"], "policy.cache")
+            if let experiment = json["experiment"], experiment != .null {
+                guard let id = experiment["id"]?.stringValue, !id.isEmpty else { throw ContractError("policy.experiment.id must be a non-empty string") }
+                guard let share = experiment["share"]?.doubleValue, share >= 0, share <= 1 else {
+                    throw ContractError("policy.experiment.share must be a number in 0...1")
+                }
+                canary = Canary(
+                    id: id, share: share, weights: try Self.weights(experiment["routing"], "policy.experiment.routing"),
+                    ttls: try Self.ttls(experiment["cache"], "policy.experiment.cache")
+                )
+            }
+        }
+
+        private static func weights(_ section: JSONValue?, _ path: String) throws(ContractError) -> [String: Double] {
+            var weights: [String: Double] = [:]
+            for (replica, entry) in section?.objectValue ?? [] {
                 guard let weight = entry["weight"]?.doubleValue, weight.isFinite, weight >= 0 else {
-                    throw ContractError("policy.routing[\"\(replica)\"].weight must be a number ≥ 0")
+                    throw ContractError("\(path)[\"\(replica)\"].weight must be a number ≥ 0")
                 }
                 weights[replica] = weight
             }
-            ttls = [:]
-            for (tool, entry) in json["cache"]?.objectValue ?? [] {
+            return weights
+        }
+
+        private static func ttls(_ section: JSONValue?, _ path: String) throws(ContractError) -> [String: Duration] {
+            var ttls: [String: Duration] = [:]
+            for (tool, entry) in section?.objectValue ?? [] {
                 guard let seconds = entry["ttl_seconds"]?.doubleValue, seconds.isFinite, seconds > 0 else {
-                    throw ContractError("policy.cache[\"\(tool)\"].ttl_seconds must be a number > 0")
+                    throw ContractError("\(path)[\"\(tool)\"].ttl_seconds must be a number > 0")
                 }
                 ttls[tool] = .milliseconds(Int64((seconds * 1000).rounded()))
             }
+            return ttls
         }
     }
 
@@ -73,12 +115,24 @@ final class LearnedPolicy: Service, Sendable {
     /// The policy in force; nil while on the fallback.
     var current: Snapshot? { state.withLock { $0.current } }
 
+    /// The arm that serves one call while a canary runs (the candidate for its share of calls, drawn
+    /// at random); nil without a canary.
+    func drawArm() -> Arm? {
+        guard let canary = state.withLock({ $0.current?.canary }) else { return nil }
+        let candidate = Double.random(in: 0..<1) < canary.share
+        return Arm(
+            arm: CallEvent.ExperimentArm(experiment: canary.id, candidate: candidate), weights: candidate ? canary.weights : nil,
+            ttls: candidate ? canary.ttls : nil
+        )
+    }
+
     /// For `/ready`: the version in force or "fallback", and the last polling problem.
     var summary: String {
         let (current, lastError) = state.withLock { ($0.current, $0.lastError) }
         guard client != nil else { return "fallback: no learn service configured (SWITCHBOARD_LEARN_URL)" }
         var text = current.map { "version \($0.version): \($0.weights.count) routing weight(s), \($0.ttls.count) cache TTL(s)" }
             ?? "fallback: equal weights, configured TTLs"
+        if let canary = current?.canary { text += "; canary \(canary.id) on \(canary.share * 100)% of calls" }
         if let lastError { text += "; last poll failed: \(lastError)" }
         return text
     }
@@ -118,11 +172,19 @@ final class LearnedPolicy: Service, Sendable {
             }
         } catch {
             let message = "\(error)"
-            let changed = state.withLock { state -> Bool in
+            let (changed, canary) = state.withLock { state -> (Bool, String?) in
                 defer { state.lastError = message }
-                return state.lastError != message
+                // No guardrail watches a canary while the learn service is away: serve the control only,
+                // and read the policy afresh (no ETag) once it answers again.
+                let canary = state.current?.canary?.id
+                if canary != nil {
+                    state.current?.canary = nil
+                    state.etag = nil
+                }
+                return (state.lastError != message, canary)
             }
             if changed { logger.warning("learn service policy not read; keeping the policy in force", metadata: ["error": .string(message)]) }
+            if let canary { logger.warning("canary experiment suspended while the learn service is away", metadata: ["experiment": .string(canary)]) }
         }
     }
 

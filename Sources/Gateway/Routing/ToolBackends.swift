@@ -178,13 +178,14 @@ final class ToolBackends: Sendable {
     ///
     /// With `events`, the call is streamed (`application/x-ndjson`) and each progress or log line is
     /// handed over as it arrives; without, the answer is one JSON body. `callID` names the call
-    /// downstream so that ``cancel(callID:)`` can stop it from any gateway replica.
+    /// downstream so that ``cancel(callID:)`` can stop it from any gateway replica. `weights` replace the
+    /// learned routing weights for this call (a canary experiment's candidate).
     func call(
-        _ tool: ToolEntry, arguments: ArraySlice<UInt8>, principal: String, callID: String, timeout: Duration,
+        _ tool: ToolEntry, arguments: ArraySlice<UInt8>, principal: String, callID: String, timeout: Duration, weights: [String: Double]? = nil,
         events: (@Sendable (ToolEvent) -> Void)? = nil
     ) async throws(ToolRoutingError) -> ToolCallOutcome {
         let body = ToolServiceAPI.callBody(name: tool.name, arguments: arguments)
-        let candidates = await ordering()
+        let candidates = await ordering(weights: weights)
         var lastError = "no tool-service replica configured"
         var lastBackend = ""
         for (attempt, replica) in candidates.enumerated() {
@@ -324,7 +325,7 @@ final class ToolBackends: Sendable {
 
     /// The replicas to try in order: first the weighted power-of-two choice among those not resting,
     /// then the others in round-robin order, resting ones last.
-    private func ordering() async -> [ServiceClient] {
+    private func ordering(weights learned: [String: Double]? = nil) async -> [ServiceClient] {
         let replicas = await source.replicas().map(client(for:))
         guard !replicas.isEmpty else { return [] }
         let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -333,7 +334,7 @@ final class ToolBackends: Sendable {
         let resting = state.withLock { state in state.resting.filter { $0.value > now } }
         var ordered = rotated.filter { resting[$0.baseURL] == nil }
         let urls = ordered.map(\.baseURL)
-        let weights = Self.weights(for: urls, learned: learnedWeights.withLock { $0 })
+        let weights = Self.weights(for: urls, learned: learned ?? learnedWeights.withLock { $0 })
         let busy = inFlight.withLock { counts in urls.map { counts[$0] ?? 0 } }
         var random = SystemRandomNumberGenerator()
         if let chosen = WeightedPowerOfTwo.choose(weights: weights, inFlight: busy, using: &random), chosen > 0 {

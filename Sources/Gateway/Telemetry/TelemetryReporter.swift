@@ -62,15 +62,8 @@ final class TelemetryReporter: Service, Sendable {
                 return taken
             }
             guard !batch.isEmpty else { return }
-            var writer = JSONWriter(capacity: batch.count * 200)
-            writer.raw("{\"events\":[")
-            for (index, event) in batch.enumerated() {
-                if index > 0 { writer.raw(",") }
-                event.write(into: &writer)
-            }
-            writer.raw("]}")
             do {
-                let response = try await client.send(.POST, LearnServiceAPI.eventsPath, body: writer.bytes, timeout: .seconds(5))
+                let response = try await client.send(.POST, LearnServiceAPI.eventsPath, body: LearnServiceAPI.eventsBody(batch), timeout: .seconds(5))
                 if (200..<300).contains(response.status) {
                     counters.withLock { $0.sent += batch.count }
                 } else {

@@ -26,6 +26,12 @@ final class Learner: Service, Sendable {
     let metrics: LearnMetrics
     let settings: Settings
     let logger: Logger
+    /// The running policy experiment and the concluded ones.
+    let experiments: ExperimentRunner
+    /// Routing weights and cache TTLs pinned by promoted experiments, laid over the learned policy;
+    /// kept in the store as ``pinsDocument``.
+    let pins = Mutex(PolicyDocument.Pins())
+    static let pinsDocument = "policy-pins.json"
     private let models: Mutex<LearnedModels>
     /// Events applied since the last publish and since the last checkpoint.
     private let pending = Mutex<(publish: Int, checkpoint: Int)>((0, 0))
@@ -39,6 +45,7 @@ final class Learner: Service, Sendable {
         self.logger = logger
         anomalies = AnomalyLog()
         publisher = PolicyPublisher()
+        experiments = ExperimentRunner(metrics: metrics, logger: logger)
         var restored = LearnedModels(settings: settings.models)
         if let current = store.current {
             do {
@@ -49,6 +56,9 @@ final class Learner: Service, Sendable {
             }
         }
         models = Mutex(restored)
+        if let bytes = store.document(Self.pinsDocument), let json = try? JSONParser.parse(bytes) {
+            pins.withLock { $0 = PolicyDocument.Pins(json: json) }
+        }
         publishPolicy()
     }
 
@@ -102,19 +112,22 @@ final class Learner: Service, Sendable {
             $0.publish += events.count
             $0.checkpoint += events.count
         }
+        if let concluded = experiments.observe(events, controlWeights: PolicyDocument.weights(publisher.current.content)) { settle(concluded) }
         return events.count
     }
 
-    /// Publishes a new policy version when events were learned since the last one.
-    func publishPolicy() {
+    /// Publishes a new policy version when events were learned since the last one (or with `force`,
+    /// after an experiment or a pin changed).
+    func publishPolicy(force: Bool = false) {
         let changed = pending.withLock { state -> Bool in
             defer { state.publish = 0 }
             return state.publish > 0
         }
-        guard changed || publisher.current.version == 0 else { return }
+        guard changed || force || publisher.current.version == 0 else { return }
         let (content, accuracy, memory) = models.withLock { ($0.clock > 0 ? PolicyDocument.content($0) : nil, $0.patterns.accuracy, $0.memoryBytes) }
-        if let content {
-            metrics.policyVersion.set(Int64(publisher.publish(content, modelVersion: store.current, at: Date().timeIntervalSince1970)))
+        if let content = content ?? (force ? PolicyDocument.empty : nil) {
+            let document = PolicyDocument.adjusted(content, pins: pins.withLock { $0 }, experiment: experiments.policyMember)
+            metrics.policyVersion.set(Int64(publisher.publish(document, modelVersion: store.current, at: Date().timeIntervalSince1970)))
         }
         if let accuracy { metrics.accuracy.set(accuracy) }
         metrics.memory.set(Int64(memory))
@@ -156,6 +169,18 @@ final class Learner: Service, Sendable {
         publishPolicy()
         logger.notice("rolled back to model version \(number) as version \(version.number)")
         return version
+    }
+
+    /// Learns from resource samples (few: one per replica per supervisor sampling interval, so they are
+    /// applied at once rather than queued); returns the anomalies found.
+    @discardableResult
+    func observe(resources samples: [ResourceSample]) -> [Anomaly] {
+        let found = models.withLock { models in samples.flatMap { models.apply($0) } }
+        metrics.resourceSamples.increment(by: Int64(samples.count))
+        for anomaly in found { metrics.anomaly(anomaly) }
+        anomalies.append(found)
+        if !samples.isEmpty { pending.withLock { $0.checkpoint += samples.count } }
+        return found
     }
 
     /// The next calls predicted for `principal`, after `recent` calls when given.

@@ -6,6 +6,11 @@ struct Anomaly: Sendable, Equatable {
     enum Measure: String, Sendable {
         case latency
         case errorRate = "error_rate"
+        /// Resource series per replica, from ``ResourceSample``s.
+        case cpuCores = "cpu_cores"
+        case memoryBytes = "memory_bytes"
+        case inFlight = "in_flight"
+        case queueDepth = "queue_depth"
     }
 
     /// Increasing from 1 within a process.

@@ -65,6 +65,17 @@ struct LearnedModels: Sendable {
         return anomalies
     }
 
+    /// Learns from one replica's resource sample (each measure its own series, subject the replica's
+    /// name); returns the anomalies it revealed. The models' clock follows call events only.
+    mutating func apply(_ sample: ResourceSample) -> [Anomaly] {
+        var anomalies: [Anomaly] = []
+        for (name, value) in sample.measures {
+            guard let measure = Anomaly.Measure(rawValue: name) else { continue }
+            watch("replica", sample.replica, measure, value, at: sample.timestamp, into: &anomalies)
+        }
+        return anomalies
+    }
+
     private mutating func watch(_ scope: String, _ subject: String, _ measure: Anomaly.Measure, _ value: Double, at time: Double, into anomalies: inout [Anomaly]) {
         let key = "\(scope)\u{1F}\(subject)\u{1F}\(measure.rawValue)"
         guard watches[key] != nil || watches.count < settings.maxSeries else { return }

@@ -7,6 +7,11 @@ import SwitchboardCore
 /// learned on from). With a directory, versions are files `model-<version>.ckpt`, written to a
 /// temporary file, fsynced and renamed into place, so a crash leaves the previous version intact; the
 /// newest is restored on start. Without one they are kept in memory. At most `keep` versions are kept.
+///
+/// With ``PostgresCheckpoints`` every version is also written to PostgreSQL; a failure there is
+/// reported (``postgresFailed``) and never fails the checkpoint. ``synchronize()`` on start copies
+/// versions only PostgreSQL has to the directory (so a service with an empty disk restores from
+/// PostgreSQL) and versions only the disk has to PostgreSQL.
 final class ModelStore: Sendable {
     /// One checkpointed version.
     struct Version: Sendable, Equatable {
@@ -27,6 +32,7 @@ final class ModelStore: Sendable {
     private struct State {
         var versions: [Version] = []
         var payloads: [Int: [UInt8]] = [:]
+        var documents: [String: [UInt8]] = [:]
         /// The version the models in memory descend from.
         var current: Int?
     }
@@ -36,10 +42,15 @@ final class ModelStore: Sendable {
     private let keep: Int
     private let state = Mutex(State())
     private let disk = DispatchQueue(label: "switchboard.learn.checkpoints")
+    let postgres: PostgresCheckpoints?
+    /// Called with the reason whenever PostgreSQL could not be written or read.
+    private let postgresFailed: @Sendable (String) -> Void
 
     /// Opens the store, reading the versions present in `directory` (created if missing).
-    init(directory: String, keep: Int) throws {
+    init(directory: String, keep: Int, postgres: PostgresCheckpoints? = nil, postgresFailed: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.keep = max(1, keep)
+        self.postgres = postgres
+        self.postgresFailed = postgresFailed
         guard !directory.isEmpty else {
             self.directory = nil
             return
@@ -90,12 +101,107 @@ final class ModelStore: Sendable {
                 for number in expired { try? FileManager.default.removeItem(at: directory.appendingPathComponent("model-\(number).ckpt")) }
             }
         }
+        await replicate(version, payload)
         return version
+    }
+
+    /// Replaces the small document `name` kept next to the versions (written atomically; in memory
+    /// without a directory).
+    func saveDocument(_ name: String, _ bytes: [UInt8]) async throws {
+        guard let directory else {
+            state.withLock { $0.documents[name] = bytes }
+            return
+        }
+        try await onDisk { try Self.writeAtomically(bytes, to: directory.appendingPathComponent(name)) }
+    }
+
+    /// The document `name`, if one was saved.
+    func document(_ name: String) -> [UInt8]? {
+        guard let directory else { return state.withLock { $0.documents[name] } }
+        return FileManager.default.contents(atPath: directory.appendingPathComponent(name).path).map(Array.init)
+    }
+
+    /// Writes `version` to PostgreSQL (with the expiry of versions no longer kept); a failure is reported.
+    private func replicate(_ version: Version, _ payload: [UInt8]) async {
+        guard let postgres else { return }
+        do {
+            try await postgres.save(
+                number: version.number, parent: version.parent, createdAt: version.createdAt, reason: version.reason, file: Self.encode(version, payload),
+                oldestKept: versions.first?.number ?? version.number
+            )
+        } catch {
+            postgresFailed("checkpoint \(version.number) not written to PostgreSQL: \(error)")
+        }
+    }
+
+    /// Brings the directory (or memory) and PostgreSQL to the same versions: versions only PostgreSQL
+    /// has are stored here and the newest version becomes current; versions only kept here are
+    /// written to PostgreSQL. Returns the numbers restored from PostgreSQL.
+    @discardableResult
+    func synchronize() async -> [Int] {
+        guard let postgres else { return [] }
+        let files: [[UInt8]]
+        do {
+            files = try await postgres.load()
+        } catch {
+            postgresFailed("checkpoints not read from PostgreSQL: \(error)")
+            return []
+        }
+        let known = Set(versions.map(\.number))
+        var restored: [(Version, [UInt8])] = []
+        var stored = Set<Int>()
+        for file in files {
+            guard let (version, payload) = try? Self.decode(file) else { continue }
+            stored.insert(version.number)
+            if !known.contains(version.number) { restored.append((version, payload)) }
+        }
+        if let directory {
+            let restored = restored
+            do {
+                try await onDisk {
+                    for (version, payload) in restored {
+                        try Self.writeAtomically(Self.encode(version, payload), to: directory.appendingPathComponent("model-\(version.number).ckpt"))
+                    }
+                }
+            } catch {
+                postgresFailed("checkpoints from PostgreSQL not written to \(directory.path): \(error)")
+                return []
+            }
+        }
+        let expired = state.withLock { state -> [Int] in
+            for (version, payload) in restored {
+                state.versions.append(version)
+                if directory == nil { state.payloads[version.number] = payload }
+            }
+            state.versions.sort { $0.number < $1.number }
+            var expired: [Int] = []
+            while state.versions.count > keep { expired.append(state.versions.removeFirst().number) }
+            for number in expired { state.payloads[number] = nil }
+            state.current = state.versions.last?.number
+            return expired
+        }
+        if let directory, !expired.isEmpty {
+            try? await onDisk {
+                for number in expired { try? FileManager.default.removeItem(at: directory.appendingPathComponent("model-\(number).ckpt")) }
+            }
+        }
+        for version in versions where !stored.contains(version.number) {
+            guard let payload = try? await payload(of: version.number) else { continue }
+            await replicate(version, payload)
+        }
+        return restored.map(\.0.number).filter { number in versions.contains { $0.number == number } }
     }
 
     /// The payload of `number`, which becomes the current version (the parent of the next checkpoint).
     func checkout(_ number: Int) async throws -> [UInt8] {
-        guard let version = state.withLock({ $0.versions.first { $0.number == number } }) else {
+        let payload = try await payload(of: number)
+        state.withLock { $0.current = number }
+        return payload
+    }
+
+    /// The payload of `number`, leaving the current version as it is.
+    func payload(of number: Int) async throws -> [UInt8] {
+        guard state.withLock({ $0.versions.contains { $0.number == number } }) else {
             let known = versions.map { String($0.number) }.joined(separator: ", ")
             throw ServiceError(.notFound, "model version \(number) is not kept (kept: \(known.isEmpty ? "none" : known))")
         }
@@ -110,7 +216,6 @@ final class ModelStore: Sendable {
         } else {
             payload = state.withLock { $0.payloads[number] } ?? []
         }
-        state.withLock { $0.current = version.number }
         return payload
     }
 

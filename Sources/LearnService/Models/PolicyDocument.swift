@@ -51,6 +51,83 @@ enum PolicyDocument {
         return ["routing": .object(routing), "cache": .object(cache), "forecasts": .object(forecasts), "warm": .array(warm)]
     }
 
+    /// The policy body before anything was learned.
+    static let empty: JSONValue = ["routing": .object([]), "cache": .object([]), "forecasts": .object([]), "warm": .array([])]
+
+    /// Routing weights and cache TTLs (seconds) that replace learned ones.
+    struct Pins: Sendable, Equatable {
+        var routing: [String: Double] = [:]
+        var cache: [String: Double] = [:]
+
+        init() {}
+
+        /// Reads `{"routing":{name:weight},"cache":{tool:seconds}}`.
+        init(json: JSONValue) {
+            routing = Self.numbers(json["routing"])
+            cache = Self.numbers(json["cache"])
+        }
+
+        var json: JSONValue {
+            [
+                "routing": .object(routing.keys.sorted().map { ($0, .double(routing[$0]!)) }),
+                "cache": .object(cache.keys.sorted().map { ($0, .double(cache[$0]!)) }),
+            ]
+        }
+
+        private static func numbers(_ section: JSONValue?) -> [String: Double] {
+            Dictionary((section?.objectValue ?? []).compactMap { name, value in value.doubleValue.map { (name, $0) } }, uniquingKeysWith: { $1 })
+        }
+    }
+
+    /// `content` with `pins` laid over its routing weights and cache TTLs, and the running canary's
+    /// `experiment` member when there is one.
+    static func adjusted(_ content: JSONValue, pins: Pins, experiment: JSONValue?) -> JSONValue {
+        guard case .object(var members) = content else { return content }
+        if pins != Pins() {
+            for index in members.indices {
+                switch members[index].key {
+                case "routing": members[index].value = pinned(members[index].value, pins.routing, field: "weight")
+                case "cache": members[index].value = pinned(members[index].value, pins.cache, field: "ttl_seconds")
+                default: break
+                }
+            }
+        }
+        if let experiment { members.append(("experiment", experiment)) }
+        return .object(members)
+    }
+
+    /// `section` (name → object) with `field` set to the pinned value for each pinned name.
+    private static func pinned(_ section: JSONValue, _ pins: [String: Double], field: String) -> JSONValue {
+        guard !pins.isEmpty, case .object(var entries) = section else { return section }
+        for (name, value) in pins.sorted(by: { $0.key < $1.key }) {
+            if let index = entries.firstIndex(where: { $0.key == name }), case .object(var fields) = entries[index].value {
+                if let field = fields.firstIndex(where: { $0.key == field }) { fields[field].value = .double(value) } else { fields.append((field, .double(value))) }
+                entries[index].value = .object(fields)
+            } else {
+                entries.append((name, .object([(field, .double(value))])))
+            }
+        }
+        return .object(entries)
+    }
+
+    /// The routing weight per replica in a policy body.
+    static func weights(_ content: JSONValue) -> [String: Double] {
+        numbers(content["routing"], field: "weight")
+    }
+
+    /// The cache TTL (seconds) per tool in a policy body.
+    static func ttls(_ content: JSONValue) -> [String: Double] {
+        numbers(content["cache"], field: "ttl_seconds")
+    }
+
+    private static func numbers(_ section: JSONValue?, field: String) -> [String: Double] {
+        var values: [String: Double] = [:]
+        for (name, entry) in section?.objectValue ?? [] {
+            if let value = entry[field]?.doubleValue { values[name] = value }
+        }
+        return values
+    }
+
     /// Four significant decimals: enough for weights, and keeps unchanged policies byte-identical.
     static func rounded(_ value: Double) -> Double {
         guard value.isFinite else { return 0 }

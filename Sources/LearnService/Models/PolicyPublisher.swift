@@ -17,8 +17,7 @@ final class PolicyPublisher: Sendable {
     private let state: Mutex<Published>
 
     init() {
-        let empty: JSONValue = ["routing": .object([]), "cache": .object([]), "forecasts": .object([]), "warm": .array([])]
-        state = Mutex(Self.make(version: 0, parent: nil, modelVersion: nil, content: empty, at: 0))
+        state = Mutex(Self.make(version: 0, parent: nil, modelVersion: nil, content: PolicyDocument.empty, at: 0))
     }
 
     var current: Published { state.withLock { $0 } }

@@ -151,7 +151,8 @@ extension Stack {
         }
     }
 
-    private static func fetch(_ url: String) async -> String? {
+    /// The body of a `GET url` answered with 200 within 2 s, or nil.
+    static func fetch(_ url: String) async -> String? {
         do {
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
             guard response.status == .ok else { return nil }

@@ -322,6 +322,12 @@ extension Stack {
     func sampleLoop() async {
         while !Task.isCancelled {
             await sample()
+            if let reporter = settings.resources {
+                let running = records.values.filter { $0.state == .running }.sorted { $0.id < $1.id }
+                await reporter.report(running.compactMap { record in
+                    record.usage.map { ResourceReporter.Replica(service: record.key.service, name: record.key.description, url: record.url, usage: $0) }
+                })
+            }
             try? await Task.sleep(for: settings.sampleInterval)
         }
     }

@@ -28,6 +28,8 @@ struct StackSettings: Sendable {
     var autoscaleLoop = true
     /// Load forecasts added to the autoscaler's reactive recommendation.
     var forecasts: any LoadForecastSource = NoLoadForecast()
+    /// Where each resource sample goes (the learn service), if anywhere.
+    var resources: ResourceReporter?
     var metrics: SupervisorMetrics?
     /// The CPUs the engine's `cpus` check allows.
     var cpuCount = ProcessInfo.processInfo.activeProcessorCount
