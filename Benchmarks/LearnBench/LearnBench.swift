@@ -23,6 +23,12 @@ struct LearnBench {
         let senders = Int(environment["BENCH_SENDERS"] ?? "") ?? 4
         let batch = Int(environment["BENCH_BATCH"] ?? "") ?? 500
         print("# machine: \(machine())\n")
+        if environment["BENCH_PROFILE"] != nil {
+            var workload = Workload()
+            var models = Models()
+            models.train(1_000_000, from: &workload)
+            return
+        }
         inProcess()
         memory()
         try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch)

@@ -216,9 +216,17 @@ struct NoveltyChannel: Sendable {
                     for index in oldest..<(oldest + comparable) {
                         let base = (index % capacity) * dimensions
                         var sum: Float = 0
-                        for k in 0..<dimensions {
-                            let difference = current[k] - windows[base + k]
-                            sum += difference * difference
+                        // Partial sums only grow: a window is abandoned once it cannot be nearer (the same
+                        // minimum, summed in the same order, at a fraction of the work).
+                        var k = 0
+                        while k < dimensions {
+                            let end = min(dimensions, k + 6)
+                            while k < end {
+                                let difference = current[k] - windows[base + k]
+                                sum += difference * difference
+                                k += 1
+                            }
+                            if sum >= best { break }
                         }
                         if sum < best { best = sum }
                     }

@@ -86,7 +86,19 @@ public struct SessionClusterer: Sendable {
         return best
     }
 
-    public var memoryBytes: Int { clusters.count * (configuration.dimensions * 8 + 8 * 48 + 32) + 64 }
+    public var memoryBytes: Int {
+        clusters.reduce(MemoryFootprint.array(clusters)) { total, cluster in
+            total + MemoryFootprint.array(cluster.centre) + SpaceSaving<String>.bytes(capacity: cluster.tools.capacity)
+                + cluster.tools.entries.reduce(0) { $0 + MemoryFootprint.heap($1.item) }
+        }
+    }
+
+    /// The most `memoryBytes` can be with every cluster in use and names of at most `nameBytes`.
+    public static func bytes(configuration: Configuration, nameBytes: Int) -> Int {
+        let name = MemoryFootprint.heap(String(repeating: "x", count: nameBytes))
+        let cluster = 32 + configuration.dimensions * 8 + SpaceSaving<String>.bytes(capacity: 8) + 8 * name
+        return 32 + 2 * configuration.maxClusters * MemoryLayout<Cluster>.stride + configuration.maxClusters * cluster
+    }
 
     public func encode(into writer: inout BinaryWriter) {
         writer.int(configuration.dimensions)

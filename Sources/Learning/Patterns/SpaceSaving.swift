@@ -1,14 +1,15 @@
 /// Space-Saving top-k counting (Metwally, Agrawal & El Abbadi 2005): at most `capacity` counters; an
 /// unseen item replaces the smallest counter and inherits its count (recorded as its possible
 /// over-count), so every count is within `N/capacity` of the truth and every item more frequent than
-/// that is kept. `decay()` scales all counts so that old patterns fade.
+/// that is kept. `decay()` halves all counts so that old patterns fade.
 ///
 /// Counters are kept in the paper's Stream-Summary: buckets of equal count in a doubly linked list
 /// ordered by count, each holding a linked list of its counters. Nodes and buckets live in flat arrays
-/// addressed by index and are reused, so an update allocates nothing once the table is full and finds
-/// the smallest counter in O(1). An increment moves a counter to the next bucket (or a new one right
-/// after its own); only buckets with counts strictly between the old and the new count are stepped
-/// over, which with unit weights happens only after a `decay()` has made counts fractional.
+/// addressed by index and are reused, so an update allocates nothing once the table is full and takes
+/// O(1): the smallest counter is the first of the first bucket, and an increment moves a counter to the
+/// next bucket or to a new one right after its own. Counts stay integers for that: `decay()` rounds the
+/// halved counts down (a count may then fall short of the halved truth by less than one) and counters
+/// that reach zero are the first replaced and are not listed by `top`.
 public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
     public struct Entry: Sendable {
         public let item: Item
@@ -25,7 +26,7 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
     }
 
     struct Bucket: Sendable {
-        var count: Double
+        var count: Int
         /// First node of the bucket.
         var first: Int32
         /// The bucket with the next smaller count.
@@ -49,17 +50,17 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    public mutating func add(_ item: Item, weight: Double = 1) {
-        total += weight
+    /// Counts one occurrence of `item`.
+    public mutating func add(_ item: Item) {
+        total += 1
         if let node = slots[item] {
-            let count = buckets[Int(nodes[Int(node)].bucket)].count
-            move(node, to: count + weight)
+            move(node, to: buckets[Int(nodes[Int(node)].bucket)].count + 1)
         } else if items.count < capacity {
             let node = Int32(items.count)
             items.append(item)
             nodes.append(Node(error: 0, bucket: -1, previous: -1, next: -1))
             slots[item] = node
-            insert(node, count: weight, after: -1)
+            insert(node, count: 1, after: -1)
         } else {
             // The first counter of the smallest bucket is replaced.
             let node = buckets[Int(smallest)].first
@@ -67,14 +68,14 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
             slots[items[Int(node)]] = nil
             items[Int(node)] = item
             slots[item] = node
-            nodes[Int(node)].error = count
-            move(node, to: count + weight)
+            nodes[Int(node)].error = Double(count)
+            move(node, to: count + 1)
         }
     }
 
     public func count(of item: Item) -> Double {
         guard let node = slots[item] else { return 0 }
-        return buckets[Int(nodes[Int(node)].bucket)].count
+        return Double(buckets[Int(nodes[Int(node)].bucket)].count)
     }
 
     /// The `limit` largest counters, largest first (ties by count, then smaller error first).
@@ -82,8 +83,8 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
         guard limit > 0 else { return [] }
         var result: [Entry] = []
         var bucket = largest
-        while bucket >= 0 && result.count < limit {
-            let count = buckets[Int(bucket)].count
+        while bucket >= 0 && result.count < limit && buckets[Int(bucket)].count > 0 {
+            let count = Double(buckets[Int(bucket)].count)
             let start = result.count
             var node = buckets[Int(bucket)].first
             while node >= 0 {
@@ -97,6 +98,7 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
         return result
     }
 
+    /// Every counter above zero, largest first.
     public var entries: [Entry] { top(items.count) }
     public var isEmpty: Bool { items.isEmpty }
     /// Counters in use (at most `capacity`).
@@ -109,12 +111,22 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
         return capacity * (2 * (item + 4) + item + MemoryLayout<Node>.stride + MemoryLayout<Bucket>.stride + 4) + 256
     }
 
-    public mutating func decay(by factor: Double = 0.5) {
-        for index in buckets.indices { buckets[index].count *= factor }
-        for index in nodes.indices { nodes[index].error *= factor }
-        total *= factor
-        // Scaling keeps the order; merge buckets that rounding made equal.
+    /// Halves every count (rounding down) and the total.
+    public mutating func decay() {
         var bucket = smallest
+        while bucket >= 0 {
+            buckets[Int(bucket)].count /= 2
+            var node = buckets[Int(bucket)].first
+            while node >= 0 {
+                // count − error stays at most the halved truth.
+                nodes[Int(node)].error = min(nodes[Int(node)].error / 2, Double(buckets[Int(bucket)].count))
+                node = nodes[Int(node)].next
+            }
+            bucket = buckets[Int(bucket)].larger
+        }
+        total /= 2
+        // Halving keeps the order; merge neighbours that rounding made equal.
+        bucket = smallest
         while bucket >= 0 {
             let larger = buckets[Int(bucket)].larger
             if larger >= 0 && buckets[Int(larger)].count == buckets[Int(bucket)].count {
@@ -129,16 +141,17 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
         }
     }
 
-    /// Restores counters written by `entries`.
+    /// Restores counters written by `entries` (counts rounded down to whole numbers).
     public init(capacity: Int, entries: [Entry], total: Double) {
         self.init(capacity: capacity)
         var seen = Set<Item>()
         for entry in entries.prefix(self.capacity).sorted(by: { $0.count < $1.count }) where seen.insert(entry.item).inserted {
+            let count = entry.count.isFinite ? Int(max(0, min(entry.count, 1e15)).rounded(.down)) : 0
             let node = Int32(items.count)
             items.append(entry.item)
-            nodes.append(Node(error: entry.error, bucket: -1, previous: -1, next: -1))
+            nodes.append(Node(error: entry.error.isFinite ? min(max(0, entry.error), Double(count)) : 0, bucket: -1, previous: -1, next: -1))
             slots[entry.item] = node
-            insert(node, count: entry.count, after: largest)
+            insert(node, count: count, after: largest)
         }
         self.total = total
     }
@@ -146,7 +159,7 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
     // MARK: Stream-Summary
 
     /// Moves `node` from its bucket to the bucket of `count` (larger than its current count).
-    private mutating func move(_ node: Int32, to count: Double) {
+    private mutating func move(_ node: Int32, to count: Int) {
         let bucket = nodes[Int(node)].bucket
         // Search from the node's own bucket unless detaching frees it.
         let shared = buckets[Int(bucket)].first != node || nodes[Int(node)].next >= 0
@@ -156,8 +169,8 @@ public struct SpaceSaving<Item: Hashable & Sendable>: Sendable {
     }
 
     /// Puts a detached `node` into the bucket of `count`, searching upwards from bucket `start` (whose
-    /// count is below `count`; -1 for the smallest end).
-    private mutating func insert(_ node: Int32, count: Double, after start: Int32) {
+    /// count is below `count`; -1 for the smallest end). One step at most for an increment by one.
+    private mutating func insert(_ node: Int32, count: Int, after start: Int32) {
         var below = start
         var above = start >= 0 ? buckets[Int(start)].larger : smallest
         while above >= 0 && buckets[Int(above)].count < count {
