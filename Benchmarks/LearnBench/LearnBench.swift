@@ -22,16 +22,13 @@ struct LearnBench {
         let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
         let senders = Int(environment["BENCH_SENDERS"] ?? "") ?? 4
         let batch = Int(environment["BENCH_BATCH"] ?? "") ?? 500
+        let rate = Int(environment["BENCH_RATE"] ?? "") ?? 50_000
         print("# machine: \(machine())\n")
-        if environment["BENCH_PROFILE"] != nil {
-            var workload = Workload()
-            var models = Models()
-            models.train(1_000_000, from: &workload)
-            return
-        }
         inProcess()
         memory()
-        try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch)
+        // Flat out (what the HTTP path and the learner manage together), then at the target rate offered.
+        try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch, rate: nil)
+        if rate > 0 { try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch, rate: rate) }
     }
 
     // MARK: Workload
@@ -110,8 +107,8 @@ struct LearnBench {
         }
         var sink = 0.0
         print("## In-process (one thread, \(count) operations each, after 200,000 warm-up events)\n")
-        print("| operation | p50 | p99 | max |")
-        print("|---|---|---|---|")
+        print("| operation | mean | p50 | p99 | max |")
+        print("|---|---|---|---|---|")
         print(row("next-call prediction (principal's session, top 3)", timed(count) { index in
             sink += models.patterns.predict(principal: events[index].event.principal, limit: 3).first?.probability ?? 0
         }))
@@ -175,7 +172,8 @@ struct LearnBench {
     static func row(_ label: String, _ sorted: [Duration]) -> String {
         let p50 = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-        return "| \(label) | \(format(p50)) | \(format(p99)) | \(format(sorted.last!)) |"
+        let mean = sorted.reduce(Duration.zero, +) / sorted.count
+        return "| \(label) | \(format(mean)) | \(format(p50)) | \(format(p99)) | \(format(sorted.last!)) |"
     }
 
     // MARK: Memory
@@ -217,7 +215,8 @@ struct LearnBench {
 
     // MARK: HTTP ingest
 
-    static func overHTTP(service: String, seconds: Int, senders: Int, batch: Int) async throws {
+    /// Senders POST as fast as answered, or together `rate` events/s when given.
+    static func overHTTP(service: String, seconds: Int, senders: Int, batch: Int, rate: Int?) async throws {
         let port = freePort()
         var launch = ProcessLaunch(executable: service, arguments: ["--port", String(port)])
         launch.environment["SWITCHBOARD_SERVICE_SECRET"] = "bench"
@@ -261,7 +260,15 @@ struct LearnBench {
                 group.addTask {
                     var result = (posts: 0, accepted: 0, dropped: 0, latencies: [Duration]())
                     var index = sender
+                    // Paced senders start staggered and POST every `interval`.
+                    let interval: Duration? = rate.map { .seconds(Double(batch * senders) / Double($0)) }
+                    var due = began + (interval ?? .zero) * sender / senders
                     while ContinuousClock.now < deadline {
+                        if let interval {
+                            if due >= deadline { break }
+                            try await Task.sleep(until: due, clock: .continuous)
+                            due += interval
+                        }
                         let sent = ContinuousClock.now
                         let answer = try await api.post(bodies[index % bodies.count])
                         result.latencies.append(ContinuousClock.now - sent)
@@ -295,7 +302,8 @@ struct LearnBench {
         let update = try await api.histogram("switchboard_learn_update_duration_seconds")
         let latencies = totals.latencies.sorted()
 
-        print("## Ingest over HTTP (release LearnService on loopback, \(senders) senders, \(batch) events per POST, \(seconds) s)\n")
+        let offered = rate.map { "\($0) events/s offered" } ?? "as fast as answered"
+        print("## Ingest over HTTP (release LearnService on loopback, \(senders) senders, \(batch) events per POST, \(offered), \(seconds) s)\n")
         print("| measure | value |")
         print("|---|---|")
         print("| POSTs | \(totals.posts) (\(bodyBytes / 1024) KiB each) |")

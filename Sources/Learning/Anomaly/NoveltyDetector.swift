@@ -194,6 +194,8 @@ struct NoveltyChannel: Sendable {
     private var stored = 0
     private var distances = BoundedRing(capacity: 1)
     private var scratch: [Double] = []
+    /// Ring position of the last nearest window (a search hint only; not part of the state).
+    private var nearest = -2
 
     init(dimensions: Int, capacity: Int) {
         self.dimensions = dimensions
@@ -213,8 +215,30 @@ struct NoveltyChannel: Sendable {
                 window.withUnsafeBufferPointer { current in
                     // Slots of the `comparable` oldest windows still in the ring.
                     let oldest = stored - available
-                    for index in oldest..<(oldest + comparable) {
-                        let base = (index % capacity) * dimensions
+                    // Windows overlap, so the successor of the last nearest window is usually near: measured
+                    // first, it lets most others be abandoned early. The minimum found is the same.
+                    let hint = nearest + 1
+                    if hint >= oldest && hint < oldest + comparable {
+                        let base = (hint % capacity) * dimensions
+                        var sum: Float = 0
+                        for k in 0..<dimensions {
+                            let difference = current[k] - windows[base + k]
+                            sum += difference * difference
+                        }
+                        best = sum
+                    }
+                    var found = hint
+                    // A lower bound from the first 8 features (summed in another order, so with a margin far
+                    // above Float rounding) skips most windows before the exact sum.
+                    let lead = dimensions >= 8 ? UnsafeRawPointer(current.baseAddress!).loadUnaligned(as: SIMD8<Float>.self) : nil
+                    let start = oldest % capacity
+                    for step in 0..<comparable {
+                        let slot = start + step < capacity ? start + step : start + step - capacity
+                        let base = slot * dimensions
+                        if let lead {
+                            let difference = lead - UnsafeRawPointer(windows.baseAddress! + base).loadUnaligned(as: SIMD8<Float>.self)
+                            if (difference * difference).sum() * 0.9999 >= best { continue }
+                        }
                         var sum: Float = 0
                         // Partial sums only grow: a window is abandoned once it cannot be nearer (the same
                         // minimum, summed in the same order, at a fraction of the work).
@@ -228,8 +252,12 @@ struct NoveltyChannel: Sendable {
                             }
                             if sum >= best { break }
                         }
-                        if sum < best { best = sum }
+                        if sum < best {
+                            best = sum
+                            found = oldest + step
+                        }
                     }
+                    nearest = found
                 }
             }
             let distance = Double(best).squareRoot()

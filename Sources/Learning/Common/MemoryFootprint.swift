@@ -1,16 +1,18 @@
 /// Sizes of standard containers as the models report them in `memoryBytes`.
 public enum MemoryFootprint {
-    /// A dictionary's storage: Swift keeps at most 3/4 of its power-of-two buckets in use; keys and values
-    /// are stored in separate arrays next to a bitmap of occupied buckets.
+    /// A dictionary's storage: Swift keeps at most 3/4 of its power-of-two buckets in use (`capacity`);
+    /// keys and values are stored in separate arrays next to a bitmap of occupied buckets.
     public static func dictionary<Key, Value>(_ table: [Key: Value]) -> Int {
-        dictionary(capacity: table.capacity, key: MemoryLayout<Key>.stride, value: MemoryLayout<Value>.stride)
+        table.capacity == 0 ? 0 : storage(buckets: table.capacity.nextPowerOfTwo, key: MemoryLayout<Key>.stride, value: MemoryLayout<Value>.stride)
     }
 
     /// A dictionary able to hold `capacity` entries without growing.
     public static func dictionary(capacity: Int, key: Int, value: Int) -> Int {
-        guard capacity > 0 else { return 0 }
-        let buckets = (capacity * 4 / 3 + 1).nextPowerOfTwo
-        return buckets * (key + value) + buckets / 8 + 64
+        capacity <= 0 ? 0 : storage(buckets: ((capacity * 4 + 2) / 3).nextPowerOfTwo, key: key, value: value)
+    }
+
+    private static func storage(buckets: Int, key: Int, value: Int) -> Int {
+        buckets * (key + value) + buckets / 8 + 64
     }
 
     /// An array's storage.

@@ -22,7 +22,7 @@ public struct CallPatternMiner: Sendable {
         public var accuracyWindow = 1000
         /// Sequence counts halve every this many calls.
         public var sequenceDecayEvery = 10_000
-        public var predictor = { var predictor = NextCallPredictor.Configuration(); predictor.contexts = 2048; return predictor }()
+        public var predictor = { var predictor = NextCallPredictor.Configuration(); predictor.contexts = 1024; return predictor }()
         /// The key-level predictor: only the strongest follower of each context is published.
         public var keyPredictor = { var predictor = NextCallPredictor.Configuration(); predictor.contexts = 1024; predictor.followersPerContext = 4; return predictor }()
         public var clusterer = SessionClusterer.Configuration()
@@ -50,6 +50,11 @@ public struct CallPatternMiner: Sendable {
         /// The last call's key token (tool and key hash), empty when it was not cacheable.
         var lastKey = ""
         var last = 0.0
+
+        /// Room for a whole piece of calls (none for a placeholder).
+        init(piece: Int = 0) {
+            if piece > 0 { calls.reserveCapacity(piece + 1) }
+        }
     }
 
     public let configuration: Configuration
@@ -81,11 +86,9 @@ public struct CallPatternMiner: Sendable {
         if let known = sessions.index(forKey: principal) {
             slot = known
         } else {
-            if sessions.count >= configuration.principals, let idlest = sessions.min(by: { $0.value.last < $1.value.last }) {
-                if !idlest.value.calls.isEmpty { clusterer.observe(idlest.value.calls) }
-                sessions[idlest.key] = nil
-            }
-            sessions[principal] = Session()
+            if sessions.count >= configuration.principals { forgetIdlestPrincipals() }
+            if sessions.isEmpty { sessions.reserveCapacity(configuration.principals) }
+            sessions[principal] = Session(piece: configuration.sessionPiece)
             slot = sessions.index(forKey: principal)!
         }
         // Moved out (and back below) so that the session's arrays are mutated in place.
@@ -93,7 +96,7 @@ public struct CallPatternMiner: Sendable {
         swap(&session, &sessions.values[slot])
         if !session.calls.isEmpty && time - session.last > configuration.sessionGap {
             clusterer.observe(session.calls)
-            session = Session()
+            session = Session(piece: configuration.sessionPiece)
         }
         let history = session.calls[...]
         if !history.isEmpty {
@@ -125,6 +128,16 @@ public struct CallPatternMiner: Sendable {
         }
         session.last = max(session.last, time)
         sessions.values[slot] = session
+    }
+
+    /// Ends the sessions of the idlest tenth of the principals at once (clustering them), so that a
+    /// stream of new principals costs O(log n) per principal, not a scan each.
+    private mutating func forgetIdlestPrincipals() {
+        let idlest = sessions.sorted { $0.value.last < $1.value.last }.prefix(max(1, configuration.principals / 10))
+        for (principal, session) in idlest {
+            if !session.calls.isEmpty { clusterer.observe(session.calls) }
+            sessions[principal] = nil
+        }
     }
 
     private mutating func record(_ hit: Bool) {
@@ -184,9 +197,9 @@ public struct CallPatternMiner: Sendable {
     /// The most `memoryBytes` can be under `configuration` when no name is longer than `nameBytes`.
     public static func bytes(configuration: Configuration, nameBytes: Int) -> Int {
         let name = MemoryFootprint.heap(String(repeating: "x", count: nameBytes))
-        // A session's calls array holds up to `sessionPiece` + 1 calls in a capacity of twice that.
-        let session = 32 + 2 * (configuration.sessionPiece + 1) * MemoryLayout<String>.stride + (configuration.sessionPiece + 3) * name
-        let sessions = MemoryFootprint.dictionary(capacity: 2 * configuration.principals, key: MemoryLayout<String>.stride, value: MemoryLayout<Session>.stride)
+        // A session's calls array has room for `sessionPiece` + 1 calls.
+        let session = 32 + (configuration.sessionPiece + 1) * MemoryLayout<String>.stride + (configuration.sessionPiece + 3) * name
+        let sessions = MemoryFootprint.dictionary(capacity: configuration.principals, key: MemoryLayout<String>.stride, value: MemoryLayout<Session>.stride)
             + configuration.principals * session
         // An n-gram: an array of up to 3 names (with a principal's name in `sequences`).
         let gram = 32 + 4 * MemoryLayout<String>.stride + 4 * name

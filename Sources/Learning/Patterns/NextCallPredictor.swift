@@ -94,6 +94,7 @@ public struct NextCallPredictor: Sendable {
             slot = Int(reused)
             contexts[slot] = context
         } else {
+            if contexts.isEmpty { reserve() }
             slot = contexts.count
             contexts.append(context)
             lastUsed.append(0)
@@ -107,6 +108,20 @@ public struct NextCallPredictor: Sendable {
         sizes[slot] = 0
         slots[context] = Int32(slot)
         return slot
+    }
+
+    /// Sizes the slot arrays for every context at once (their memory is the model's bound).
+    private mutating func reserve() {
+        let count = configuration.contexts
+        slots.reserveCapacity(count)
+        contexts.reserveCapacity(count)
+        lastUsed.reserveCapacity(count)
+        totals.reserveCapacity(count)
+        sizes.reserveCapacity(count)
+        free.reserveCapacity(count / 10 + 1)
+        names.reserveCapacity(count * width)
+        counts.reserveCapacity(count * width)
+        errors.reserveCapacity(count * width)
     }
 
     /// Forgets the least recently used tenth of the contexts at once, so eviction stays cheap on average.
@@ -219,7 +234,7 @@ public struct NextCallPredictor: Sendable {
         let name = MemoryFootprint.heap(String(repeating: "x", count: nameBytes))
         let perSlot = MemoryLayout<Context>.stride + 8 + 8 + 4 + width * (MemoryLayout<String>.stride + 4 + 4)
         return MemoryFootprint.dictionary(capacity: contexts, key: MemoryLayout<Context>.stride, value: 4)
-            + contexts * 2 * (perSlot + 4) + 8 * 32 + contexts * (2 + width) * name
+            + contexts * perSlot + (contexts / 10 + 1) * 4 + 8 * 32 + contexts * (2 + width) * name
             + SpaceSaving<String>.bytes(capacity: 256) + 256 * name
     }
 
