@@ -188,8 +188,10 @@ struct LearnBench {
         var generator = SplitMix64(seed: 7)
         var routing = RoutingModel()
         for index in 0..<5_000 { routing.observe(replica: "http://10.0.\(index / 250).\(index % 250):8081", latency: 0.005, failed: false, at: Double(index)) }
-        var oneTool = CacheModel()
-        for index in 0..<20_000 { oneTool.observe(tool: "read_file", key: generator.next(), result: UInt64(index), cacheHit: false, at: Double(index)) }
+        var cache = CacheModel()
+        for index in 0..<200_000 {
+            cache.observe(tool: "tool_\(index % 500)", key: generator.next() % 100_000, result: generator.next() % 2, cacheHit: false, at: Double(index))
+        }
         var patterns = CallPatternMiner()
         for index in 0..<400_000 {
             patterns.observe(principal: "principal_\(index % 6_000)", tool: "tool_\(generator.next() % 200)", key: "k\(generator.next() % 100_000)", at: Double(index) * 0.001)
@@ -197,15 +199,16 @@ struct LearnBench {
         var detector = SeriesDetector.make()
         for _ in 0..<50_000 { _ = detector.process(Double(generator.next() % 10_000)) }
 
+        let cacheBound = CacheModel.bytes(configuration: cache.configuration, nameBytes: 15)
+        let patternsBound = CallPatternMiner.bytes(configuration: patterns.configuration, nameBytes: 15)
         print("## Memory per model (bytes as the models report them, `switchboard_learn_model_memory_bytes` sums them)\n")
-        print("| model | typical workload (20 tools, 200 principals, 4 replicas) | every bound saturated |")
-        print("|---|---|---|")
-        print("| anomaly detector, one series | \(bytes(models.latency.memoryBytes)) | \(bytes(detector.memoryBytes)) (50,000 distinct values) |")
-        print("| routing weights | \(bytes(models.routing.memoryBytes)) | \(bytes(routing.memoryBytes)) (5,000 replicas seen, 1,024 kept) |")
-        print("| cache TTL/admission, per tool | \(bytes(models.cache.memoryBytes / max(1, models.cache.toolNames.count))) | \(bytes(oneTool.memoryBytes)) (20,000 keys seen, 4,096 kept) |")
-        print("| cache TTL/admission, all tools | \(bytes(models.cache.memoryBytes)) | up to 1,024 tools × the per-tool figure |")
-        print("| call patterns (sessions, n-grams, predictors, clusters) | \(bytes(models.patterns.memoryBytes)) | \(bytes(patterns.memoryBytes)) (6,000 principals, 200 tools) |")
-        print("| load forecast, one tool | \(bytes(models.forecaster.memoryBytes)) | same (fixed size) |")
+        print("| model | typical workload (20 tools, 200 principals, 4 replicas) | every bound saturated | bound by design |")
+        print("|---|---|---|---|")
+        print("| anomaly detector, one series | \(bytes(models.latency.memoryBytes)) | \(bytes(detector.memoryBytes)) (50,000 distinct values) | fixed (512 windows per channel) |")
+        print("| routing weights | \(bytes(models.routing.memoryBytes)) | \(bytes(routing.memoryBytes)) (5,000 replicas seen, 1,024 kept) | 1,024 replicas |")
+        print("| cache TTL/admission, all tools (one model) | \(bytes(models.cache.memoryBytes)) (\(models.cache.toolNames.count) tools) | \(bytes(cache.memoryBytes)) (500 tools and 100,000 keys seen; \(cache.configuration.tools) tools and \(cache.configuration.keys) keys kept) | \(bytes(cacheBound)) (tool names ≤ 15 bytes) |")
+        print("| call patterns (sessions, n-grams, predictors, clusters) | \(bytes(models.patterns.memoryBytes)) | \(bytes(patterns.memoryBytes)) (6,000 principals, 200 tools, 100,000 keys) | \(bytes(patternsBound)) (names ≤ 15 bytes) |")
+        print("| load forecast, one tool | \(bytes(models.forecaster.memoryBytes)) | same (fixed size) | fixed |")
         print("")
     }
 

@@ -193,7 +193,6 @@ struct NoveltyChannel: Sendable {
     private var library: [Float] = []
     private var stored = 0
     private var distances = BoundedRing(capacity: 1)
-    private var scratch: [Double] = []
     /// Ring position of the last nearest window (a search hint only; not part of the state).
     private var nearest = -2
 
@@ -263,7 +262,7 @@ struct NoveltyChannel: Sendable {
             let distance = Double(best).squareRoot()
             if measure {
                 if score, distances.count > 0 {
-                    let reference = distances.quantile(quantile, scratch: &scratch)
+                    let reference = distances.quantile(quantile)
                     if distance > reference && reference > 0 { result = min(1, 1 - 0.5 * reference / distance) }
                 }
                 distances.append(distance)
@@ -280,7 +279,7 @@ struct NoveltyChannel: Sendable {
     }
 
     var memoryBytes: Int {
-        library.capacity * MemoryLayout<Float>.stride + distances.memoryBytes + scratch.capacity * MemoryLayout<Double>.stride
+        library.capacity * MemoryLayout<Float>.stride + distances.memoryBytes
     }
 
     func encode(into writer: inout BinaryWriter) {
