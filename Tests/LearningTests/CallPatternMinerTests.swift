@@ -31,6 +31,20 @@ struct CallPatternMinerTests {
         #expect(abs(order1[0].probability - 0.5) < 1e-9)
     }
 
+    @Test func clustererHashesNGramsAsTheJoinedNames() {
+        let calls = ["read_file", "edit_file", "git_diff"]
+        let clusterer = SessionClusterer()
+        var expected = Array(repeating: 0.0, count: clusterer.configuration.dimensions)
+        for n in 1...3 {
+            for start in 0...(calls.count - n) {
+                let gram = calls[start..<(start + n)].joined(separator: "\u{1F}")
+                expected[Int(StableHash.fnv1a(gram) % UInt64(expected.count))] += 1
+            }
+        }
+        let norm = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        #expect(clusterer.vector(calls) == expected.map { $0 / norm })
+    }
+
     @Test func clustererSeparatesDifferentWorkflows() {
         var clusterer = SessionClusterer()
         let edit = ["read_file", "edit_file", "write_file", "git_diff"]

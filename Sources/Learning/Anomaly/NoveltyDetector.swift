@@ -227,16 +227,24 @@ struct NoveltyChannel: Sendable {
                         best = sum
                     }
                     var found = hint
-                    // A lower bound from the first 8 features (summed in another order, so with a margin far
-                    // above Float rounding) skips most windows before the exact sum.
-                    let lead = dimensions >= 8 ? UnsafeRawPointer(current.baseAddress!).loadUnaligned(as: SIMD8<Float>.self) : nil
+                    // The distance over the first multiple of 8 features, summed in SIMD lanes (another order,
+                    // so compared with a margin far above Float rounding), skips most windows before the
+                    // exact sum; that sum, in the original order, decides.
+                    let lanes = dimensions / 8
+                    let here = UnsafeRawPointer(current.baseAddress!)
                     let start = oldest % capacity
                     for step in 0..<comparable {
                         let slot = start + step < capacity ? start + step : start + step - capacity
                         let base = slot * dimensions
-                        if let lead {
-                            let difference = lead - UnsafeRawPointer(windows.baseAddress! + base).loadUnaligned(as: SIMD8<Float>.self)
-                            if (difference * difference).sum() * 0.9999 >= best { continue }
+                        if lanes > 0 {
+                            let there = UnsafeRawPointer(windows.baseAddress! + base)
+                            var squares = SIMD8<Float>()
+                            for lane in 0..<lanes {
+                                let difference = here.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self)
+                                    - there.loadUnaligned(fromByteOffset: lane * 32, as: SIMD8<Float>.self)
+                                squares += difference * difference
+                            }
+                            if squares.sum() * 0.9999 >= best { continue }
                         }
                         var sum: Float = 0
                         // Partial sums only grow: a window is abandoned once it cannot be nearer (the same

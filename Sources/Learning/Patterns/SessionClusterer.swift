@@ -34,8 +34,13 @@ public struct SessionClusterer: Sendable {
         var vector = Array(repeating: 0.0, count: configuration.dimensions)
         for n in 1...3 where calls.count >= n {
             for start in 0...(calls.count - n) {
-                let gram = calls[start..<(start + n)].joined(separator: "\u{1F}")
-                vector[Int(StableHash.fnv1a(gram) % UInt64(configuration.dimensions))] += 1
+                // The hash of the n-gram's names joined by U+001F, without building the string.
+                var hash = StableHash.basis
+                for index in start..<(start + n) {
+                    if index > start { hash = StableHash.fold(0x1F, into: hash) }
+                    hash = StableHash.fold(calls[index], into: hash)
+                }
+                vector[Int(hash % UInt64(configuration.dimensions))] += 1
             }
         }
         let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -133,12 +138,19 @@ public struct SessionClusterer: Sendable {
 
 /// Hashes that do not change between runs (Swift's `Hasher` is seeded per process).
 public enum StableHash {
-    public static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01B3
-        }
+    /// FNV-1a's offset basis: the hash of nothing.
+    static let basis: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    public static func fnv1a(_ text: String) -> UInt64 { fold(text, into: basis) }
+
+    /// Continues an FNV-1a hash with `text`'s UTF-8 bytes.
+    static func fold(_ text: String, into hash: UInt64) -> UInt64 {
+        var hash = hash
+        for byte in text.utf8 { hash = fold(byte, into: hash) }
         return hash
+    }
+
+    static func fold(_ byte: UInt8, into hash: UInt64) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x100_0000_01B3
     }
 }
