@@ -33,6 +33,22 @@ public struct CallPatternMiner: Sendable {
     public struct Sequence: Hashable, Sendable {
         public let principal: String
         public let calls: [String]
+        /// FNV-1a of the names: hashing this one word is cheaper than hashing every string.
+        private let fingerprint: UInt64
+
+        public init(principal: String, calls: [String]) {
+            self.principal = principal
+            self.calls = calls
+            var hash = StableHash.fnv1a(principal)
+            for call in calls { hash = StableHash.fold(call, into: StableHash.fold(0x1F, into: hash)) }
+            fingerprint = hash
+        }
+
+        public static func == (lhs: Sequence, rhs: Sequence) -> Bool {
+            lhs.fingerprint == rhs.fingerprint && lhs.principal == rhs.principal && lhs.calls == rhs.calls
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
     }
 
     /// A key-level transition worth warming the cache for.

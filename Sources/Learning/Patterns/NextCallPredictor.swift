@@ -126,7 +126,13 @@ public struct NextCallPredictor: Sendable {
 
     /// Forgets the least recently used tenth of the contexts at once, so eviction stays cheap on average.
     private mutating func forgetLeastRecentlyUsed() {
-        let victims = slots.values.sorted { lastUsed[Int($0)] < lastUsed[Int($1)] }.prefix(max(1, configuration.contexts / 10))
+        let count = max(1, configuration.contexts / 10)
+        // The count-th smallest last use, by selection rather than sorting: slots used before it go, then
+        // slots used at it until `count` have gone.
+        var uses = slots.values.map { lastUsed[Int($0)] }
+        let threshold = Self.select(&uses, rank: min(count, uses.count) - 1)
+        var victims = slots.values.filter { lastUsed[Int($0)] < threshold }
+        for slot in slots.values where victims.count < count && lastUsed[Int(slot)] == threshold { victims.append(slot) }
         for victim in victims {
             let slot = Int(victim)
             slots[contexts[slot]] = nil
@@ -136,6 +142,34 @@ public struct NextCallPredictor: Sendable {
             sizes[slot] = 0
             free.append(victim)
         }
+    }
+
+    /// The element of rank `rank` (0-based) in ascending order; reorders `items`.
+    static func select(_ items: inout [Int], rank: Int) -> Int {
+        var low = 0
+        var high = items.count - 1
+        while low < high {
+            let pivot = items[(low + high) / 2]
+            var i = low
+            var j = high
+            while i <= j {
+                while items[i] < pivot { i += 1 }
+                while items[j] > pivot { j -= 1 }
+                if i <= j {
+                    items.swapAt(i, j)
+                    i += 1
+                    j -= 1
+                }
+            }
+            if rank <= j {
+                high = j
+            } else if rank >= i {
+                low = i
+            } else {
+                return items[rank]
+            }
+        }
+        return items[rank]
     }
 
     /// Space-Saving on the slot's followers: an unseen call replaces the smallest and inherits its count.
