@@ -42,7 +42,8 @@ struct LearnedModels: Sendable {
         var calls: Double
     }
 
-    static let magic = "switchboard-learn-models/1"
+    /// Checkpoint header; /2 since the cache model keeps one key table for all tools.
+    static let magic = "switchboard-learn-models/2"
     /// The forecast key of all calls together.
     static let total = "*"
 
@@ -173,7 +174,10 @@ struct LearnedModels: Sendable {
     init(checkpoint bytes: [UInt8], settings: Settings) throws(CheckpointError) {
         var reader = BinaryReader(bytes)
         let magic = try reader.string()
-        guard magic == Self.magic else { throw CheckpointError("not a learn-service checkpoint (header '\(magic.prefix(40))')") }
+        guard magic == Self.magic else {
+            if magic.hasPrefix("switchboard-learn-models/") { throw CheckpointError("checkpoint format '\(magic.prefix(40))' is not this version's '\(Self.magic)'") }
+            throw CheckpointError("not a learn-service checkpoint (header '\(magic.prefix(40))')")
+        }
         self.init(settings: settings)
         clock = try reader.double()
         events = try reader.int()
