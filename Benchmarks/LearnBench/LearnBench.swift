@@ -22,10 +22,13 @@ struct LearnBench {
         let seconds = Int(environment["BENCH_SECONDS"] ?? "") ?? 10
         let senders = Int(environment["BENCH_SENDERS"] ?? "") ?? 4
         let batch = Int(environment["BENCH_BATCH"] ?? "") ?? 500
+        let rate = Int(environment["BENCH_RATE"] ?? "") ?? 50_000
         print("# machine: \(machine())\n")
         inProcess()
         memory()
-        try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch)
+        // Flat out (what the HTTP path and the learner manage together), then at the target rate offered.
+        try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch, rate: nil)
+        if rate > 0 { try await overHTTP(service: binaries + "/LearnService", seconds: seconds, senders: senders, batch: batch, rate: rate) }
     }
 
     // MARK: Workload
@@ -104,8 +107,8 @@ struct LearnBench {
         }
         var sink = 0.0
         print("## In-process (one thread, \(count) operations each, after 200,000 warm-up events)\n")
-        print("| operation | p50 | p99 | max |")
-        print("|---|---|---|---|")
+        print("| operation | mean | p50 | p99 | max |")
+        print("|---|---|---|---|---|")
         print(row("next-call prediction (principal's session, top 3)", timed(count) { index in
             sink += models.patterns.predict(principal: events[index].event.principal, limit: 3).first?.probability ?? 0
         }))
@@ -169,7 +172,8 @@ struct LearnBench {
     static func row(_ label: String, _ sorted: [Duration]) -> String {
         let p50 = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-        return "| \(label) | \(format(p50)) | \(format(p99)) | \(format(sorted.last!)) |"
+        let mean = sorted.reduce(Duration.zero, +) / sorted.count
+        return "| \(label) | \(format(mean)) | \(format(p50)) | \(format(p99)) | \(format(sorted.last!)) |"
     }
 
     // MARK: Memory
@@ -184,8 +188,10 @@ struct LearnBench {
         var generator = SplitMix64(seed: 7)
         var routing = RoutingModel()
         for index in 0..<5_000 { routing.observe(replica: "http://10.0.\(index / 250).\(index % 250):8081", latency: 0.005, failed: false, at: Double(index)) }
-        var oneTool = CacheModel()
-        for index in 0..<20_000 { oneTool.observe(tool: "read_file", key: generator.next(), result: UInt64(index), cacheHit: false, at: Double(index)) }
+        var cache = CacheModel()
+        for index in 0..<200_000 {
+            cache.observe(tool: "tool_\(index % 500)", key: generator.next() % 100_000, result: generator.next() % 2, cacheHit: false, at: Double(index))
+        }
         var patterns = CallPatternMiner()
         for index in 0..<400_000 {
             patterns.observe(principal: "principal_\(index % 6_000)", tool: "tool_\(generator.next() % 200)", key: "k\(generator.next() % 100_000)", at: Double(index) * 0.001)
@@ -193,15 +199,16 @@ struct LearnBench {
         var detector = SeriesDetector.make()
         for _ in 0..<50_000 { _ = detector.process(Double(generator.next() % 10_000)) }
 
+        let cacheBound = CacheModel.bytes(configuration: cache.configuration, nameBytes: 15)
+        let patternsBound = CallPatternMiner.bytes(configuration: patterns.configuration, nameBytes: 15)
         print("## Memory per model (bytes as the models report them, `switchboard_learn_model_memory_bytes` sums them)\n")
-        print("| model | typical workload (20 tools, 200 principals, 4 replicas) | every bound saturated |")
-        print("|---|---|---|")
-        print("| anomaly detector, one series | \(bytes(models.latency.memoryBytes)) | \(bytes(detector.memoryBytes)) (50,000 distinct values) |")
-        print("| routing weights | \(bytes(models.routing.memoryBytes)) | \(bytes(routing.memoryBytes)) (5,000 replicas seen, 1,024 kept) |")
-        print("| cache TTL/admission, per tool | \(bytes(models.cache.memoryBytes / max(1, models.cache.toolNames.count))) | \(bytes(oneTool.memoryBytes)) (20,000 keys seen, 4,096 kept) |")
-        print("| cache TTL/admission, all tools | \(bytes(models.cache.memoryBytes)) | up to 1,024 tools × the per-tool figure |")
-        print("| call patterns (sessions, n-grams, predictors, clusters) | \(bytes(models.patterns.memoryBytes)) | \(bytes(patterns.memoryBytes)) (6,000 principals, 200 tools) |")
-        print("| load forecast, one tool | \(bytes(models.forecaster.memoryBytes)) | same (fixed size) |")
+        print("| model | typical workload (20 tools, 200 principals, 4 replicas) | every bound saturated | bound by design |")
+        print("|---|---|---|---|")
+        print("| anomaly detector, one series | \(bytes(models.latency.memoryBytes)) | \(bytes(detector.memoryBytes)) (50,000 distinct values) | fixed (512 windows per channel) |")
+        print("| routing weights | \(bytes(models.routing.memoryBytes)) | \(bytes(routing.memoryBytes)) (5,000 replicas seen, 1,024 kept) | 1,024 replicas |")
+        print("| cache TTL/admission, all tools (one model) | \(bytes(models.cache.memoryBytes)) (\(models.cache.toolNames.count) tools) | \(bytes(cache.memoryBytes)) (500 tools and 100,000 keys seen; \(cache.configuration.tools) tools and \(cache.configuration.keys) keys kept) | \(bytes(cacheBound)) (tool names ≤ 15 bytes) |")
+        print("| call patterns (sessions, n-grams, predictors, clusters) | \(bytes(models.patterns.memoryBytes)) | \(bytes(patterns.memoryBytes)) (6,000 principals, 200 tools, 100,000 keys) | \(bytes(patternsBound)) (names ≤ 15 bytes) |")
+        print("| load forecast, one tool | \(bytes(models.forecaster.memoryBytes)) | same (fixed size) | fixed |")
         print("")
     }
 
@@ -211,7 +218,8 @@ struct LearnBench {
 
     // MARK: HTTP ingest
 
-    static func overHTTP(service: String, seconds: Int, senders: Int, batch: Int) async throws {
+    /// Senders POST as fast as answered, or together `rate` events/s when given.
+    static func overHTTP(service: String, seconds: Int, senders: Int, batch: Int, rate: Int?) async throws {
         let port = freePort()
         var launch = ProcessLaunch(executable: service, arguments: ["--port", String(port)])
         launch.environment["SWITCHBOARD_SERVICE_SECRET"] = "bench"
@@ -255,7 +263,15 @@ struct LearnBench {
                 group.addTask {
                     var result = (posts: 0, accepted: 0, dropped: 0, latencies: [Duration]())
                     var index = sender
+                    // Paced senders start staggered and POST every `interval`.
+                    let interval: Duration? = rate.map { .seconds(Double(batch * senders) / Double($0)) }
+                    var due = began + (interval ?? .zero) * sender / senders
                     while ContinuousClock.now < deadline {
+                        if let interval {
+                            if due >= deadline { break }
+                            try await Task.sleep(until: due, clock: .continuous)
+                            due += interval
+                        }
                         let sent = ContinuousClock.now
                         let answer = try await api.post(bodies[index % bodies.count])
                         result.latencies.append(ContinuousClock.now - sent)
@@ -289,7 +305,8 @@ struct LearnBench {
         let update = try await api.histogram("switchboard_learn_update_duration_seconds")
         let latencies = totals.latencies.sorted()
 
-        print("## Ingest over HTTP (release LearnService on loopback, \(senders) senders, \(batch) events per POST, \(seconds) s)\n")
+        let offered = rate.map { "\($0) events/s offered" } ?? "as fast as answered"
+        print("## Ingest over HTTP (release LearnService on loopback, \(senders) senders, \(batch) events per POST, \(offered), \(seconds) s)\n")
         print("| measure | value |")
         print("|---|---|")
         print("| POSTs | \(totals.posts) (\(bodyBytes / 1024) KiB each) |")

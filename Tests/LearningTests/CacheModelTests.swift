@@ -73,18 +73,25 @@ struct CacheModelTests {
         #expect(learned.hitRatio > 0)
     }
 
-    @Test func keysPerToolBoundsWhatAToolRemembers() throws {
+    @Test func oneKeyTableBoundsWhatAllToolsRemember() throws {
         var configuration = CacheModel.Configuration()
-        configuration.keysPerTool = 16
+        configuration.keys = 16
         var model = CacheModel(configuration: configuration)
         for step in 0..<1_000 { model.observe(tool: "read_file", key: UInt64(step), result: 1, cacheHit: false, at: Double(step)) }
-        let tool = try #require(model.tools["read_file"])
-        #expect(tool.executions.count == 16)
-        #expect(tool.order.count - tool.orderStart == 16)
-        #expect(tool.requests == 1_000)
+        #expect(model.remembered.count == 16)
+        #expect(model.tools["read_file"]?.requests == 1_000)
         // The newest key is remembered, so its repeat counts as reuse; the oldest was forgotten.
         model.observe(tool: "read_file", key: 999, result: 1, cacheHit: false, at: 1_000)
         model.observe(tool: "read_file", key: 0, result: 1, cacheHit: false, at: 1_001)
         #expect(model.tools["read_file"]?.repeats == 1)
+        // The same key hash of another tool is another key; the table stays at 16 over both tools.
+        model.observe(tool: "search", key: 999, result: 1, cacheHit: false, at: 1_002)
+        #expect(model.tools["search"]?.repeats == 0)
+        #expect(model.remembered.count == 16)
+        #expect(model.remembered.last?.key == CacheModel.combine(tool: "search", key: 999))
+        var writer = BinaryWriter()
+        model.encode(into: &writer)
+        var reader = BinaryReader(writer.bytes)
+        #expect(try CacheModel(from: &reader) == model)
     }
 }

@@ -31,6 +31,42 @@ struct CallPatternMinerTests {
         #expect(abs(order1[0].probability - 0.5) < 1e-9)
     }
 
+    @Test func predictorForgetsTheLeastRecentlyUsedContexts() throws {
+        var configuration = NextCallPredictor.Configuration()
+        configuration.contexts = 20
+        var predictor = NextCallPredictor(configuration: configuration)
+        // "a" → "b" is used throughout; 200 one-off contexts pass by.
+        for step in 0..<200 {
+            predictor.observe(after: "a", next: "b")
+            predictor.observe(after: "once_\(step)", next: "c")
+            #expect(predictor.contextCount <= 20)
+        }
+        #expect(predictor.predict(history: ["a"], limit: 1).first?.call == "b")
+        #expect(predictor.predict(history: ["once_199"], limit: 1).first?.call != nil)
+        // An early one-off context was forgotten: its history falls back to popularity.
+        #expect(predictor.strongTransitions(minimumProbability: 0.5, minimumSupport: 1, limit: 100).contains { $0.0 == "once_0" } == false)
+        var writer = BinaryWriter()
+        predictor.encode(into: &writer)
+        var reader = BinaryReader(writer.bytes)
+        let restored = try NextCallPredictor(from: &reader)
+        #expect(restored.contextCount == predictor.contextCount)
+        #expect(restored.predict(history: ["a"], limit: 2) == predictor.predict(history: ["a"], limit: 2))
+    }
+
+    @Test func clustererHashesNGramsAsTheJoinedNames() {
+        let calls = ["read_file", "edit_file", "git_diff"]
+        let clusterer = SessionClusterer()
+        var expected = Array(repeating: 0.0, count: clusterer.configuration.dimensions)
+        for n in 1...3 {
+            for start in 0...(calls.count - n) {
+                let gram = calls[start..<(start + n)].joined(separator: "\u{1F}")
+                expected[Int(StableHash.fnv1a(gram) % UInt64(expected.count))] += 1
+            }
+        }
+        let norm = expected.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        #expect(clusterer.vector(calls) == expected.map { $0 / norm })
+    }
+
     @Test func clustererSeparatesDifferentWorkflows() {
         var clusterer = SessionClusterer()
         let edit = ["read_file", "edit_file", "write_file", "git_diff"]

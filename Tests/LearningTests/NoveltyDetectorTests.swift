@@ -104,4 +104,22 @@ struct NoveltyDetectorTests {
         }
         #expect(ring.ordered == Array(all.suffix(257)))
     }
+
+    @Test func ringQuantileFollowsEvictionsOfRepeatedValues() throws {
+        var random = SplitMix64(seed: 7)
+        var ring = BoundedRing(capacity: 31)
+        var all: [Double] = []
+        for step in 0..<2_000 {
+            let value = Double(random.next() % 6)
+            ring.append(value)
+            all.append(value)
+            let kept = Array(all.suffix(31)).sorted()
+            for q in [0.0, 0.5, 0.95, 1.0] { #expect(ring.quantile(q) == kept[Int(Double(kept.count - 1) * q)], "step \(step), q \(q)") }
+        }
+        var writer = BinaryWriter()
+        ring.encode(into: &writer)
+        var reader = BinaryReader(writer.bytes)
+        let restored = try BoundedRing(from: &reader)
+        #expect(restored == ring)
+    }
 }

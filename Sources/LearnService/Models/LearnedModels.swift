@@ -13,13 +13,37 @@ struct LearnedModels: Sendable {
         var maxForecasts = 64
     }
 
+    /// One watched series: what is measured of which subject. Checkpoints name it `scope␟subject␟measure`.
+    struct WatchKey: Hashable, Sendable {
+        let scope: String
+        let subject: String
+        let measure: Anomaly.Measure
+
+        var name: String { "\(scope)\u{1F}\(subject)\u{1F}\(measure.rawValue)" }
+
+        init(scope: String, subject: String, measure: Anomaly.Measure) {
+            self.scope = scope
+            self.subject = subject
+            self.measure = measure
+        }
+
+        init(name: String) throws(CheckpointError) {
+            let parts = name.split(separator: "\u{1F}", omittingEmptySubsequences: false)
+            guard parts.count == 3, let measure = Anomaly.Measure(rawValue: String(parts[2])) else {
+                throw CheckpointError("watched series '\(name.prefix(80))' is not scope␟subject␟measure")
+            }
+            self.init(scope: String(parts[0]), subject: String(parts[1]), measure: measure)
+        }
+    }
+
     /// Calls counted in the open forecast bucket of one tool.
     struct Bucket: Sendable {
         var index: Int
         var calls: Double
     }
 
-    static let magic = "switchboard-learn-models/1"
+    /// Checkpoint header; /2 since the cache model keeps one key table for all tools.
+    static let magic = "switchboard-learn-models/2"
     /// The forecast key of all calls together.
     static let total = "*"
 
@@ -29,7 +53,7 @@ struct LearnedModels: Sendable {
     private(set) var patterns = CallPatternMiner()
     private(set) var forecasts: [String: LoadForecaster] = [:]
     private var buckets: [String: Bucket] = [:]
-    private(set) var watches: [String: SeriesWatch] = [:]
+    private(set) var watches: [WatchKey: SeriesWatch] = [:]
     /// The latest event time seen: the models' clock.
     private(set) var clock = 0.0
     private(set) var events = 0
@@ -77,10 +101,17 @@ struct LearnedModels: Sendable {
     }
 
     private mutating func watch(_ scope: String, _ subject: String, _ measure: Anomaly.Measure, _ value: Double, at time: Double, into anomalies: inout [Anomaly]) {
-        let key = "\(scope)\u{1F}\(subject)\u{1F}\(measure.rawValue)"
-        guard watches[key] != nil || watches.count < settings.maxSeries else { return }
+        let key = WatchKey(scope: scope, subject: subject, measure: measure)
+        let (scored, score, alert): (Double, Double, Double)
         // Updated in place: a copy out of the dictionary would copy the detector's buffers on every event.
-        let (scored, score, alert) = Self.step(&watches[key, default: SeriesWatch(probation: settings.probation)], measure, value)
+        if let index = watches.index(forKey: key) {
+            (scored, score, alert) = Self.step(&watches.values[index], measure, value)
+        } else {
+            guard watches.count < settings.maxSeries else { return }
+            var fresh = SeriesWatch(probation: settings.probation)
+            (scored, score, alert) = Self.step(&fresh, measure, value)
+            watches[key] = fresh
+        }
         if score >= alert {
             anomalies.append(Anomaly(id: 0, scope: scope, subject: subject, measure: measure, timestamp: time, value: scored, score: score))
         }
@@ -144,9 +175,9 @@ struct LearnedModels: Sendable {
             writer.double(buckets[name]!.calls)
         }
         writer.int(watches.count)
-        for key in watches.keys.sorted() {
-            writer.string(key)
-            watches[key]!.encode(into: &writer)
+        for (name, watch) in watches.map({ ($0.key.name, $0.value) }).sorted(by: { $0.0 < $1.0 }) {
+            writer.string(name)
+            watch.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -154,7 +185,10 @@ struct LearnedModels: Sendable {
     init(checkpoint bytes: [UInt8], settings: Settings) throws(CheckpointError) {
         var reader = BinaryReader(bytes)
         let magic = try reader.string()
-        guard magic == Self.magic else { throw CheckpointError("not a learn-service checkpoint (header '\(magic.prefix(40))')") }
+        guard magic == Self.magic else {
+            if magic.hasPrefix("switchboard-learn-models/") { throw CheckpointError("checkpoint format '\(magic.prefix(40))' is not this version's '\(Self.magic)'") }
+            throw CheckpointError("not a learn-service checkpoint (header '\(magic.prefix(40))')")
+        }
         self.init(settings: settings)
         clock = try reader.double()
         events = try reader.int()
@@ -170,7 +204,7 @@ struct LearnedModels: Sendable {
             buckets[name] = Bucket(index: try reader.int(), calls: try reader.double())
         }
         for _ in 0..<(try reader.count()) {
-            let key = try reader.string()
+            let key = try WatchKey(name: try reader.string())
             watches[key] = try SeriesWatch(from: &reader)
         }
         guard reader.isAtEnd else { throw CheckpointError("checkpoint has trailing bytes") }

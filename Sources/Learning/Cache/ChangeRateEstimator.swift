@@ -22,6 +22,10 @@ public struct ChangeRateEstimator: Sendable, Equatable {
     public mutating func observe(interval: Double, changed didChange: Bool) {
         guard interval > 0, interval.isFinite else { return }
         if intervals.count < capacity {
+            if intervals.isEmpty {
+                intervals.reserveCapacity(capacity)
+                changed.reserveCapacity(capacity)
+            }
             intervals.append(interval)
             changed.append(didChange)
         } else {
@@ -64,7 +68,10 @@ public struct ChangeRateEstimator: Sendable, Equatable {
         return max(rate, 3 / intervals.reduce(0, +))
     }
 
-    public var memoryBytes: Int { intervals.capacity * 8 + changed.capacity + 32 }
+    public var memoryBytes: Int { MemoryFootprint.array(intervals) + MemoryFootprint.array(changed) + 32 }
+
+    /// `memoryBytes` with `capacity` observations (the allocator may round each array up a little).
+    public static func bytes(capacity: Int) -> Int { capacity * 9 + 160 }
 
     public func encode(into writer: inout BinaryWriter) {
         writer.int(capacity)

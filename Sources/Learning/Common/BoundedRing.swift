@@ -3,6 +3,9 @@ public struct BoundedRing: Sendable, Equatable {
     public let capacity: Int
     private var values: [Double] = []
     private var next = 0
+    /// The same values in ascending order (NaN last), kept by binary-search insertion and removal so
+    /// that a quantile is a lookup.
+    private var sorted: [Double] = []
 
     public init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -15,23 +18,36 @@ public struct BoundedRing: Sendable, Equatable {
         if values.count < capacity {
             values.append(value)
         } else {
+            let evicted = values[next]
+            let position = Self.position(of: evicted, in: sorted)
+            if position < sorted.count && Self.same(sorted[position], evicted) {
+                sorted.remove(at: position)
+            } else if let any = sorted.firstIndex(where: { Self.same($0, evicted) }) {
+                sorted.remove(at: any)
+            }
             values[next] = value
         }
+        sorted.insert(value, at: Self.position(of: value, in: sorted))
         next = (next + 1) % capacity
     }
 
-    /// The element of rank `floor((n − 1)·q)` (0 when empty), found by selection in O(n).
-    public func quantile(_ q: Double, scratch: inout [Double]) -> Double {
-        guard !values.isEmpty else { return 0 }
-        scratch.removeAll(keepingCapacity: true)
-        scratch.append(contentsOf: values)
-        let rank = min(values.count - 1, max(0, Int(Double(values.count - 1) * q)))
-        return Self.select(&scratch, rank: rank)
+    /// The first index whose element is not below `value` (NaN sorts after everything).
+    private static func position(of value: Double, in items: [Double]) -> Int {
+        var low = 0
+        var high = items.count
+        while low < high {
+            let middle = (low + high) / 2
+            if items[middle] < value || (value.isNaN && !items[middle].isNaN) { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 
+    private static func same(_ a: Double, _ b: Double) -> Bool { a == b || (a.isNaN && b.isNaN) }
+
+    /// The element of rank `floor((n − 1)·q)` (0 when empty).
     public func quantile(_ q: Double) -> Double {
-        var scratch: [Double] = []
-        return quantile(q, scratch: &scratch)
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, max(0, Int(Double(sorted.count - 1) * q)))]
     }
 
     /// Values in arrival order, oldest first.
@@ -41,39 +57,7 @@ public struct BoundedRing: Sendable, Equatable {
 
     public var mean: Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
 
-    /// Hoare-style quickselect with a median-of-three pivot.
-    static func select(_ items: inout [Double], rank: Int) -> Double {
-        var low = 0
-        var high = items.count - 1
-        while low < high {
-            let middle = low + (high - low) / 2
-            if items[middle] < items[low] { items.swapAt(middle, low) }
-            if items[high] < items[low] { items.swapAt(high, low) }
-            if items[high] < items[middle] { items.swapAt(high, middle) }
-            let pivot = items[middle]
-            var i = low
-            var j = high
-            while i <= j {
-                while items[i] < pivot { i += 1 }
-                while items[j] > pivot { j -= 1 }
-                if i <= j {
-                    items.swapAt(i, j)
-                    i += 1
-                    j -= 1
-                }
-            }
-            if rank <= j {
-                high = j
-            } else if rank >= i {
-                low = i
-            } else {
-                return items[rank]
-            }
-        }
-        return items[rank]
-    }
-
-    public var memoryBytes: Int { values.capacity * MemoryLayout<Double>.stride }
+    public var memoryBytes: Int { (values.capacity + sorted.capacity) * MemoryLayout<Double>.stride }
 
     public func encode(into writer: inout BinaryWriter) {
         writer.int(capacity)
@@ -85,6 +69,7 @@ public struct BoundedRing: Sendable, Equatable {
         capacity = try reader.int()
         next = try reader.int()
         values = try reader.doubles()
+        sorted = values.sorted { $0 < $1 || (!$0.isNaN && $1.isNaN) }
         guard capacity > 0, values.count <= capacity, (0..<capacity).contains(next) else {
             throw CheckpointError("ring: inconsistent capacity \(capacity), position \(next), count \(values.count)")
         }

@@ -7,15 +7,24 @@
 /// Cacheable calls also carry a key hash; key-level transitions ("after this call with these arguments
 /// comes that call with those") feed a second predictor whose strongest transitions are published for
 /// cache warming.
+///
+/// Memory is bounded by the configuration: `principals` sessions of at most `sessionPiece` + 1 calls,
+/// two Space-Saving tables of `sequences` n-grams, the two predictors' contexts and the clusters
+/// (``bytes(configuration:nameBytes:)`` is the bound; about 1.8 MiB with the defaults and names of up
+/// to 15 bytes, which Swift stores inline).
 public struct CallPatternMiner: Sendable {
     public struct Configuration: Sendable, Equatable {
         public var sessionGap = 300.0
-        public var principals = 4096
+        public var principals = 1024
+        /// Long sessions are clustered in pieces of this many calls.
+        public var sessionPiece = 16
         public var sequences = 1024
         public var accuracyWindow = 1000
         /// Sequence counts halve every this many calls.
         public var sequenceDecayEvery = 10_000
-        public var predictor = NextCallPredictor.Configuration()
+        public var predictor = { var predictor = NextCallPredictor.Configuration(); predictor.contexts = 1024; return predictor }()
+        /// The key-level predictor: only the strongest follower of each context is published.
+        public var keyPredictor = { var predictor = NextCallPredictor.Configuration(); predictor.contexts = 1024; predictor.followersPerContext = 4; return predictor }()
         public var clusterer = SessionClusterer.Configuration()
         public init() {}
     }
@@ -24,6 +33,22 @@ public struct CallPatternMiner: Sendable {
     public struct Sequence: Hashable, Sendable {
         public let principal: String
         public let calls: [String]
+        /// FNV-1a of the names: hashing this one word is cheaper than hashing every string.
+        private let fingerprint: UInt64
+
+        public init(principal: String, calls: [String]) {
+            self.principal = principal
+            self.calls = calls
+            var hash = StableHash.fnv1a(principal)
+            for call in calls { hash = StableHash.fold(call, into: StableHash.fold(0x1F, into: hash)) }
+            fingerprint = hash
+        }
+
+        public static func == (lhs: Sequence, rhs: Sequence) -> Bool {
+            lhs.fingerprint == rhs.fingerprint && lhs.principal == rhs.principal && lhs.calls == rhs.calls
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
     }
 
     /// A key-level transition worth warming the cache for.
@@ -38,8 +63,14 @@ public struct CallPatternMiner: Sendable {
 
     struct Session: Sendable {
         var calls: [String] = []
-        var keys: [String] = []
+        /// The last call's key token (tool and key hash), empty when it was not cacheable.
+        var lastKey = ""
         var last = 0.0
+
+        /// Room for a whole piece of calls (none for a placeholder).
+        init(piece: Int = 0) {
+            if piece > 0 { calls.reserveCapacity(piece + 1) }
+        }
     }
 
     public let configuration: Configuration
@@ -61,23 +92,27 @@ public struct CallPatternMiner: Sendable {
         sequences = SpaceSaving(capacity: configuration.sequences)
         overall = SpaceSaving(capacity: configuration.sequences)
         predictor = NextCallPredictor(configuration: configuration.predictor)
-        keyPredictor = NextCallPredictor(configuration: configuration.predictor)
+        keyPredictor = NextCallPredictor(configuration: configuration.keyPredictor)
         clusterer = SessionClusterer(configuration: configuration.clusterer)
     }
 
     /// One call by `principal` at `time` (seconds); `key` is the call's cache-key hash when cacheable.
     public mutating func observe(principal: String, tool: String, key: String? = nil, at time: Double) {
-        let known = sessions[principal] != nil
-        var session = sessions.removeValue(forKey: principal) ?? Session()
+        let slot: Dictionary<String, Session>.Index
+        if let known = sessions.index(forKey: principal) {
+            slot = known
+        } else {
+            if sessions.count >= configuration.principals { forgetIdlestPrincipals() }
+            if sessions.isEmpty { sessions.reserveCapacity(configuration.principals) }
+            sessions[principal] = Session(piece: configuration.sessionPiece)
+            slot = sessions.index(forKey: principal)!
+        }
+        // Moved out (and back below) so that the session's arrays are mutated in place.
+        var session = Session()
+        swap(&session, &sessions.values[slot])
         if !session.calls.isEmpty && time - session.last > configuration.sessionGap {
             clusterer.observe(session.calls)
-            session = Session()
-        }
-        if !known, sessions.count >= configuration.principals {
-            if let idlest = sessions.min(by: { $0.value.last < $1.value.last }) {
-                if !idlest.value.calls.isEmpty { clusterer.observe(idlest.value.calls) }
-                sessions[idlest.key] = nil
-            }
+            session = Session(piece: configuration.sessionPiece)
         }
         let history = session.calls[...]
         if !history.isEmpty {
@@ -86,7 +121,8 @@ public struct CallPatternMiner: Sendable {
         }
         predictor.observe(history: history, next: tool)
         for length in 1...2 where history.count >= length {
-            let calls = Array(history.suffix(length)) + [tool]
+            var calls = Array(history.suffix(length))
+            calls.append(tool)
             sequences.add(Sequence(principal: principal, calls: calls))
             overall.add(calls)
         }
@@ -95,20 +131,29 @@ public struct CallPatternMiner: Sendable {
             sequences.decay()
             overall.decay()
         }
-        let token = key.map { "\(tool) \($0)" }
-        if let token, let previous = session.keys.last, !previous.isEmpty {
-            keyPredictor.observe(history: [previous], next: token)
+        let token = key.map { "\(tool) \($0)" } ?? ""
+        if !token.isEmpty && !session.lastKey.isEmpty {
+            keyPredictor.observe(after: session.lastKey, next: token)
         }
         session.calls.append(tool)
-        session.keys.append(token ?? "")
-        if session.calls.count > 32 {
-            // Long sessions are clustered in pieces of 32 calls.
+        session.lastKey = token
+        if session.calls.count > configuration.sessionPiece {
+            // Long sessions are clustered in pieces; the last two calls stay as context.
             clusterer.observe(session.calls)
             session.calls.removeFirst(session.calls.count - 2)
-            session.keys.removeFirst(session.keys.count - 2)
         }
         session.last = max(session.last, time)
-        sessions[principal] = session
+        sessions.values[slot] = session
+    }
+
+    /// Ends the sessions of the idlest tenth of the principals at once (clustering them), so that a
+    /// stream of new principals costs O(log n) per principal, not a scan each.
+    private mutating func forgetIdlestPrincipals() {
+        let idlest = sessions.sorted { $0.value.last < $1.value.last }.prefix(max(1, configuration.principals / 10))
+        for (principal, session) in idlest {
+            if !session.calls.isEmpty { clusterer.observe(session.calls) }
+            sessions[principal] = nil
+        }
     }
 
     private mutating func record(_ hit: Bool) {
@@ -144,9 +189,41 @@ public struct CallPatternMiner: Sendable {
 
     public var principalCount: Int { sessions.count }
 
+    /// Bytes held: sessions (with the strings' heap storage), the n-gram tables, predictors, clusters and
+    /// the accuracy window.
     public var memoryBytes: Int {
-        sessions.reduce(0) { $0 + $1.key.utf8.count + $1.value.calls.reduce(0) { $0 + $1.utf8.count + 16 } * 2 + 64 } + (sequences.capacity + overall.capacity) * 96
-            + predictor.memoryBytes + keyPredictor.memoryBytes + clusterer.memoryBytes + outcomes.capacity
+        var strings = 0
+        for (principal, session) in sessions {
+            strings += MemoryFootprint.heap(principal) + MemoryFootprint.heap(session.lastKey) + MemoryFootprint.array(session.calls)
+            for call in session.calls { strings += MemoryFootprint.heap(call) }
+        }
+        for entry in sequences.entries {
+            strings += MemoryFootprint.heap(entry.item.principal) + MemoryFootprint.array(entry.item.calls)
+            for call in entry.item.calls { strings += MemoryFootprint.heap(call) }
+        }
+        for entry in overall.entries {
+            strings += MemoryFootprint.array(entry.item)
+            for call in entry.item { strings += MemoryFootprint.heap(call) }
+        }
+        return MemoryFootprint.dictionary(sessions) + strings + SpaceSaving<Sequence>.bytes(capacity: sequences.capacity)
+            + SpaceSaving<[String]>.bytes(capacity: overall.capacity) + predictor.memoryBytes + keyPredictor.memoryBytes + clusterer.memoryBytes
+            + MemoryFootprint.array(outcomes)
+    }
+
+    /// The most `memoryBytes` can be under `configuration` when no name is longer than `nameBytes`.
+    public static func bytes(configuration: Configuration, nameBytes: Int) -> Int {
+        let name = MemoryFootprint.heap(String(repeating: "x", count: nameBytes))
+        // A session's calls array has room for `sessionPiece` + 1 calls.
+        let session = 32 + (configuration.sessionPiece + 1) * MemoryLayout<String>.stride + (configuration.sessionPiece + 3) * name
+        let sessions = MemoryFootprint.dictionary(capacity: configuration.principals, key: MemoryLayout<String>.stride, value: MemoryLayout<Session>.stride)
+            + configuration.principals * session
+        // An n-gram: an array of up to 3 names (with a principal's name in `sequences`).
+        let gram = 32 + 4 * MemoryLayout<String>.stride + 4 * name
+        let grams = SpaceSaving<Sequence>.bytes(capacity: configuration.sequences) + SpaceSaving<[String]>.bytes(capacity: configuration.sequences)
+            + 2 * configuration.sequences * gram
+        return sessions + grams + NextCallPredictor.bytes(configuration: configuration.predictor, nameBytes: nameBytes)
+            + NextCallPredictor.bytes(configuration: configuration.keyPredictor, nameBytes: 2 * nameBytes + 1)
+            + SessionClusterer.bytes(configuration: configuration.clusterer, nameBytes: nameBytes) + 32 + 2 * configuration.accuracyWindow
     }
 
     public func encode(into writer: inout BinaryWriter) {
@@ -161,9 +238,9 @@ public struct CallPatternMiner: Sendable {
             let session = sessions[name]!
             writer.string(name)
             writer.int(session.calls.count)
-            for (call, key) in zip(session.calls, session.keys) {
+            for (index, call) in session.calls.enumerated() {
                 writer.string(call)
-                writer.string(key)
+                writer.string(index == session.calls.count - 1 ? session.lastKey : "")
             }
             writer.double(session.last)
         }
@@ -209,7 +286,7 @@ public struct CallPatternMiner: Sendable {
             var session = Session()
             for _ in 0..<(try reader.count()) {
                 session.calls.append(try reader.string())
-                session.keys.append(try reader.string())
+                session.lastKey = try reader.string()
             }
             session.last = try reader.double()
             sessions[name] = session

@@ -34,8 +34,13 @@ public struct SessionClusterer: Sendable {
         var vector = Array(repeating: 0.0, count: configuration.dimensions)
         for n in 1...3 where calls.count >= n {
             for start in 0...(calls.count - n) {
-                let gram = calls[start..<(start + n)].joined(separator: "\u{1F}")
-                vector[Int(StableHash.fnv1a(gram) % UInt64(configuration.dimensions))] += 1
+                // The hash of the n-gram's names joined by U+001F, without building the string.
+                var hash = StableHash.basis
+                for index in start..<(start + n) {
+                    if index > start { hash = StableHash.fold(0x1F, into: hash) }
+                    hash = StableHash.fold(calls[index], into: hash)
+                }
+                vector[Int(hash % UInt64(configuration.dimensions))] += 1
             }
         }
         let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -86,7 +91,19 @@ public struct SessionClusterer: Sendable {
         return best
     }
 
-    public var memoryBytes: Int { clusters.count * (configuration.dimensions * 8 + 8 * 48 + 32) + 64 }
+    public var memoryBytes: Int {
+        clusters.reduce(MemoryFootprint.array(clusters)) { total, cluster in
+            total + MemoryFootprint.array(cluster.centre) + SpaceSaving<String>.bytes(capacity: cluster.tools.capacity)
+                + cluster.tools.entries.reduce(0) { $0 + MemoryFootprint.heap($1.item) }
+        }
+    }
+
+    /// The most `memoryBytes` can be with every cluster in use and names of at most `nameBytes`.
+    public static func bytes(configuration: Configuration, nameBytes: Int) -> Int {
+        let name = MemoryFootprint.heap(String(repeating: "x", count: nameBytes))
+        let cluster = 32 + configuration.dimensions * 8 + SpaceSaving<String>.bytes(capacity: 8) + 8 * name
+        return 32 + 2 * configuration.maxClusters * MemoryLayout<Cluster>.stride + configuration.maxClusters * cluster
+    }
 
     public func encode(into writer: inout BinaryWriter) {
         writer.int(configuration.dimensions)
@@ -121,12 +138,19 @@ public struct SessionClusterer: Sendable {
 
 /// Hashes that do not change between runs (Swift's `Hasher` is seeded per process).
 public enum StableHash {
-    public static func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01B3
-        }
+    /// FNV-1a's offset basis: the hash of nothing.
+    static let basis: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    public static func fnv1a(_ text: String) -> UInt64 { fold(text, into: basis) }
+
+    /// Continues an FNV-1a hash with `text`'s UTF-8 bytes.
+    static func fold(_ text: String, into hash: UInt64) -> UInt64 {
+        var hash = hash
+        for byte in text.utf8 { hash = fold(byte, into: hash) }
         return hash
+    }
+
+    static func fold(_ byte: UInt8, into hash: UInt64) -> UInt64 {
+        (hash ^ UInt64(byte)) &* 0x100_0000_01B3
     }
 }
