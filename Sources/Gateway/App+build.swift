@@ -71,12 +71,14 @@ struct GatewayParts: Sendable {
         self.authenticator = try authenticator ?? APIKeyAuthenticator(configuration: configuration.list(.apiKeys))
         state = try GatewayState(configuration: configuration, backends: backends, registry: environment.metrics.registry, logger: environment.logger)
         policy = LearnedPolicy(
-            client: learn, interval: policyInterval, backends: backends, cache: state.cache, registry: environment.metrics.registry, logger: environment.logger
+            client: learn, interval: policyInterval, backends: backends, cache: state.cache, warmer: state.predictive, registry: environment.metrics.registry,
+            logger: environment.logger
         )
         metrics = MCPMetrics(registry: environment.metrics.registry)
         server = MCPServer(
             backends: backends, telemetry: telemetry, metrics: metrics, logLevels: SessionLogLevels(), toolTimeout: timeout,
-            pageSize: configuration.int(.pageSize), limits: state.limits, cache: state.cache, policy: policy
+            pageSize: configuration.int(.pageSize), limits: state.limits, cache: state.cache, policy: policy,
+            warmer: state.predictive
         )
         catalogWatch = CatalogWatch(backends: backends, interval: catalogTTL)
         if configuration.list(.apiKeys).isEmpty && authenticator == nil && !configuration.bool(.stdio) {

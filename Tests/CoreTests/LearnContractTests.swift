@@ -24,6 +24,28 @@ struct LearnContractTests {
         }
     }
 
+    /// `cache_key` and `result_hash` are part of the event contract: written only when set, read back,
+    /// and a mistyped one is named.
+    @Test func anEventCarriesItsCacheKeyAndResultHash() throws {
+        var event = CallEvent(timestamp: 1_732_180_000, tool: "read_file", principal: "p", backend: "cache", latencyMilliseconds: 0.2, outcome: .ok, cacheHit: true)
+        var writer = JSONWriter()
+        event.write(into: &writer)
+        #expect(!String(decoding: writer.bytes, as: UTF8.self).contains("cache_key"))
+        event.cacheKey = "9f86d081884c7d659a2feaa0c55ad015"
+        #expect(try Self.roundTrip(event) == event)
+        event.resultHash = "2cf24dba5fb0a30e"
+        let json = try JSONParser.parse({ var writer = JSONWriter(); event.write(into: &writer); return writer.bytes }())
+        #expect(json["cache_key"] == "9f86d081884c7d659a2feaa0c55ad015")
+        #expect(json["result_hash"] == "2cf24dba5fb0a30e")
+        #expect(try CallEvent(json: json) == event)
+        do {
+            _ = try CallEvent(json: ["ts": 1, "tool": "t", "latency_ms": 1, "outcome": "ok", "result_hash": 42])
+            Issue.record("a numeric result_hash was accepted")
+        } catch {
+            #expect(error.description == "event.result_hash must be a string")
+        }
+    }
+
     @Test func aResourceSampleRoundTripsWithItsMeasures() throws {
         let sample = ResourceSample(timestamp: 1_732_180_000, service: "tools", replica: "tools.2", cpuCores: 0.5, memoryBytes: 1_048_576, queueDepth: 3)
         var writer = JSONWriter()

@@ -37,15 +37,18 @@ struct LearnedPolicyTests {
         #expect(policy.rule(for: CacheTestSupport.tool("learned"))?.ttl == .seconds(30))
     }
 
-    @Test func policyDocumentErrorsNameTheMember() {
-        func problem(_ json: JSONValue) -> String? {
-            do {
-                _ = try LearnedPolicy.Snapshot(json: json)
-                return nil
-            } catch {
-                return error.description
-            }
+    /// The error reading `json` as a policy names, nil when it reads.
+    static func problem(_ json: JSONValue) -> String? {
+        do {
+            _ = try LearnedPolicy.Snapshot(json: json)
+            return nil
+        } catch {
+            return error.description
         }
+    }
+
+    @Test func policyDocumentErrorsNameTheMember() {
+        let problem = Self.problem
         #expect(problem(["routing": [:]]) == "policy.version must be an integer")
         #expect(problem(["version": 1, "routing": ["http://a": ["weight": -1]]]) == #"policy.routing["http://a"].weight must be a number ≥ 0"#)
         #expect(problem(["version": 1, "cache": ["t": ["ttl_seconds": "soon"]]]) == #"policy.cache["t"].ttl_seconds must be a number > 0"#)
@@ -218,6 +221,67 @@ struct LearnedPolicyTests {
                 }
             }
         }
+    }
+
+    /// Next-call prediction end to end: a principal repeats the workflow A then B (same arguments) while
+    /// entries expire between rounds; the gateway's telemetry (cache keys, result hashes) lets the live
+    /// learn service publish a warm transition A → B and learn the tools' cache policy; then calling A
+    /// alone makes B a cache hit — the gateway ran B in the background, and the client's B did not reach
+    /// the tool service.
+    @Test func aPredictedNextCallIsWarmedIntoTheCache() async throws {
+        let (learnPort, learnApp) = try await Self.learnService()
+        try await LiveService.with(learnApp, port: learnPort) {
+            try await GatewayStack.withTools { toolsPort in
+                let settings = ["SWITCHBOARD_LEARN_URL": "http://127.0.0.1:\(learnPort)", "SWITCHBOARD_CACHE_TTL": "60s"]
+                try await GatewayStack.withGateway(toolsPort: toolsPort, settings) { stack in
+                    let learn = ServiceClient(baseURL: "http://127.0.0.1:\(learnPort)", httpClient: .shared, secret: TestEnvironment.secret, timeout: .seconds(5))
+                    let store = stack.parts.state.cache.store
+                    func call(_ tool: String) async throws -> JSONValue? {
+                        let reply = try await stack.post(#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"\#(tool)","arguments":{}}}"#)
+                        #expect(reply.json?["result"]?["isError"] != true)
+                        return reply.json?["result"]?["_meta"]?["switchboard/cache"]?["status"]
+                    }
+                    var policy = JSONValue.null
+                    func learned() async throws -> Bool {
+                        policy = try await learn.json(.GET, LearnServiceAPI.policyPath)
+                        let warm = policy["warm"]?.arrayValue ?? []
+                        return warm.contains { $0["after_tool"] == "test_simple_text" && $0["next_tool"] == "test_audio_content" }
+                    }
+                    // Each round the entries have expired (the store is emptied), so both tools run.
+                    var rounds = 0
+                    repeat {
+                        _ = try await store.invalidateAll()
+                        _ = try await call("test_simple_text")
+                        _ = try await call("test_audio_content")
+                        rounds += 1
+                        try await Task.sleep(for: .milliseconds(50))
+                    } while try await !learned() && rounds < 40
+                    try #require(try await learned(), "no warm transition after \(rounds) rounds: \(policy)")
+                    let observations = try #require(policy["cache"]?["test_simple_text"]?["observations"]?.intValue)
+                    #expect(observations > 0)
+                    try await eventually("the gateway on the warm transition") { (stack.parts.state.predictive?.transitionCount ?? 0) > 0 }
+                    // In-flight warming calls of the last round are done before the final round starts.
+                    try await Task.sleep(for: .milliseconds(300))
+
+                    _ = try await store.invalidateAll()
+                    #expect(try await store.count() == 0)
+                    let before = try await Self.calls(of: "test_audio_content", port: toolsPort)
+                    let warmedBefore = try await Self.predictiveWarms(stack)
+                    #expect(try await call("test_simple_text") == "miss")
+                    try await eventually("test_audio_content warmed") { try await Self.predictiveWarms(stack) > warmedBefore }
+                    #expect(try await Self.calls(of: "test_audio_content", port: toolsPort) == before + 1)
+                    #expect(try await call("test_audio_content") == "hit")
+                    #expect(try await Self.calls(of: "test_audio_content", port: toolsPort) == before + 1)
+                }
+            }
+        }
+    }
+
+    /// `switchboard_cache_predictive_warms_total{outcome="stored"}` of a gateway.
+    static func predictiveWarms(_ stack: GatewayStack) async throws -> Double {
+        let text = try await stack.send(.GET, "/metrics", headers: []).text
+        let row = text.split(separator: "\n").first { $0.hasPrefix(#"switchboard_cache_predictive_warms_total{outcome="stored"}"#) }
+        return row.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
     }
 
     /// A live learn service's application on a free port (policy published every 100 ms, versions in memory).

@@ -29,6 +29,31 @@ struct EventsControllerTests {
         }
     }
 
+    /// The cache fields of the event contract reach the cache model: a key executed twice with the same
+    /// result is one observation in the policy's cache section; a mistyped key is named.
+    @Test func cacheKeysAndResultHashesFeedTheCachePolicy() async throws {
+        let fixture = try await LearnFixture()
+        try await fixture.application.test(.router) { client in
+            let events = (0..<6).map { LearnFixture.event("read_file", at: 1_732_180_000 + Double($0) * 10, cacheKey: "k\($0 % 2)", result: "same") }
+            try await client.execute(uri: "/v1/events", method: .post, headers: LearnFixture.auth, body: LearnFixture.batch(events)) { response in
+                #expect(response.status == .accepted)
+            }
+            #expect(fixture.learner.applyPending() == 6)
+            fixture.learner.publishPolicy()
+            try await client.execute(uri: "/v1/policy", method: .get, headers: LearnFixture.auth) { response in
+                let cache = try JSONParser.parse(response.body)["cache"]?["read_file"]
+                #expect(cache?["observations"] == 4)
+                #expect(cache?["reuse"]?.doubleValue ?? 0 > 0.6)
+            }
+            let mistyped = ByteBuffer(string: #"{"events":[{"ts":1,"tool":"b","latency_ms":1,"outcome":"ok","cache_key":7}]}"#)
+            try await client.execute(uri: "/v1/events", method: .post, headers: LearnFixture.auth, body: mistyped) { response in
+                #expect(response.status == .badRequest)
+                let message = try JSONParser.parse(response.body)["error"]?["message"]
+                #expect(message == "events[0]: event.cache_key must be a string")
+            }
+        }
+    }
+
     @Test func invalidEventsNameTheIndexAndField() async throws {
         let fixture = try await LearnFixture()
         try await fixture.application.test(.router) { client in

@@ -4,7 +4,9 @@
 /// Wire form (`POST /v1/events` body: `{"events":[…]}`):
 /// `{"ts":1732180000.123,"tool":"read_file","principal":"local","backend":"http://127.0.0.1:8081",
 ///   "latency_ms":1.8,"outcome":"ok","cache_hit":false,"arg_shape":["path:string"]}`, plus
-/// `"experiment":"exp-1","arm":"candidate"` (or `"control"`) while the policy runs a canary experiment.
+/// `"experiment":"exp-1","arm":"candidate"` (or `"control"`) while the policy runs a canary experiment, and for
+/// calls of cacheable tools `"cache_key":"…"` (an opaque hash of what the result cache keys on) and, when the
+/// tool ran, `"result_hash":"…"` (a hash of the result bytes).
 public struct CallEvent: Sendable, Equatable {
     /// How a call ended.
     public enum Outcome: String, Sendable, CaseIterable {
@@ -35,6 +37,12 @@ public struct CallEvent: Sendable, Equatable {
     public var argumentShape: [String]
     /// The canary experiment and arm the call was served under (nil: no experiment running).
     public var arm: ExperimentArm?
+    /// For a cacheable tool: an opaque hash of the tool, the cache scope and the canonical arguments
+    /// (equal calls have equal keys; argument values cannot be read from it).
+    public var cacheKey: String?
+    /// For a cacheable tool that ran (not a cache hit): a hash of the result bytes, so the learn service
+    /// sees when a key's result changes.
+    public var resultHash: String?
 
     /// Which side of a canary experiment served a call.
     public struct ExperimentArm: Sendable, Equatable {
@@ -50,7 +58,7 @@ public struct CallEvent: Sendable, Equatable {
 
     public init(
         timestamp: Double, tool: String, principal: String, backend: String, latencyMilliseconds: Double, outcome: Outcome,
-        cacheHit: Bool = false, argumentShape: [String] = [], arm: ExperimentArm? = nil
+        cacheHit: Bool = false, argumentShape: [String] = [], arm: ExperimentArm? = nil, cacheKey: String? = nil, resultHash: String? = nil
     ) {
         self.timestamp = timestamp
         self.tool = tool
@@ -61,6 +69,8 @@ public struct CallEvent: Sendable, Equatable {
         self.cacheHit = cacheHit
         self.argumentShape = argumentShape
         self.arm = arm
+        self.cacheKey = cacheKey
+        self.resultHash = resultHash
     }
 
     /// The shape of an arguments object: `name:type` per member, sorted.
@@ -97,6 +107,14 @@ public struct CallEvent: Sendable, Equatable {
             writer.key("arm")
             writer.string(arm.candidate ? "candidate" : "control")
         }
+        if let cacheKey {
+            writer.key("cache_key")
+            writer.string(cacheKey)
+        }
+        if let resultHash {
+            writer.key("result_hash")
+            writer.string(resultHash)
+        }
         writer.raw("}")
     }
 
@@ -113,12 +131,18 @@ public struct CallEvent: Sendable, Equatable {
             timestamp: timestamp, tool: tool, principal: json["principal"]?.stringValue ?? "", backend: json["backend"]?.stringValue ?? "",
             latencyMilliseconds: latency, outcome: outcome, cacheHit: json["cache_hit"]?.boolValue ?? false,
             argumentShape: json["arg_shape"]?.arrayValue?.compactMap(\.stringValue) ?? [],
-            arm: try Self.arm(json)
+            arm: try Self.arm(json), cacheKey: try Self.optionalString(json, "cache_key"), resultHash: try Self.optionalString(json, "result_hash")
         )
     }
 }
 
 extension CallEvent {
+    fileprivate static func optionalString(_ json: JSONValue, _ name: String) throws(ContractError) -> String? {
+        guard let value = json[name], value != .null else { return nil }
+        guard let text = value.stringValue else { throw ContractError("event.\(name) must be a string") }
+        return text
+    }
+
     fileprivate static func arm(_ json: JSONValue) throws(ContractError) -> ExperimentArm? {
         guard let experiment = json["experiment"]?.stringValue else { return nil }
         switch json["arm"]?.stringValue {

@@ -10,6 +10,7 @@ struct CacheMetrics: Sendable {
     let entries: Gauge
     let bytes: Gauge
     let warmCalls: CounterFamily
+    let predictiveWarms: CounterFamily
 
     init(registry: PrometheusCollectorRegistry) {
         func descriptor(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -27,7 +28,7 @@ struct CacheMetrics: Sendable {
             registry: registry,
             descriptor: descriptor(
                 "stores", "total",
-                "Results offered to the cache by outcome: stored, error_result, too_large, raced (an invalidation ran meanwhile), unavailable"
+                "Results offered to the cache by outcome: stored, error_result, too_large, not_admitted (key asked for fewer than the learned admit_after times), raced (an invalidation ran meanwhile), unavailable"
             ),
             labels: ["outcome"]
         )
@@ -37,6 +38,14 @@ struct CacheMetrics: Sendable {
         bytes = registry.makeGauge(descriptor: descriptor("memory", "bytes", "Result bytes held by the in-process cache (0 with Redis)"))
         warmCalls = CounterFamily(
             registry: registry, descriptor: descriptor("warm_calls", "total", "Cache-warming calls by outcome: stored, skipped, failed"), labels: ["outcome"]
+        )
+        predictiveWarms = CounterFamily(
+            registry: registry,
+            descriptor: descriptor(
+                "predictive_warms", "total",
+                "Calls predicted by the learn service's warm transitions, by outcome: stored (ran and cached), cached (already cached), busy (concurrency limit), not_read_only, failed"
+            ),
+            labels: ["outcome"]
         )
     }
 }

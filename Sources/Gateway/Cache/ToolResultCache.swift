@@ -10,7 +10,8 @@ import SwitchboardCore
 /// For a cacheable tool (see ``CachePolicy``) the key is the tool, the principal's scope and the
 /// canonical arguments (object members sorted, so member order does not matter). A hit answers at once;
 /// identical misses in flight share one call (single-flight); a result is stored unless it is an error,
-/// larger than the limit, or an invalidation happened while it was computed. A call of a tool that is
+/// larger than the limit, not yet admitted (``CacheAdmission``: the learn service's `admit_after`), or an
+/// invalidation happened while it was computed. A call of a tool that is
 /// not read-only invalidates the entries whose paths it may have changed (``CacheTags``).
 ///
 /// Every answer for a cacheable tool carries `_meta["switchboard/cache"]` with its status (``Status``).
@@ -35,6 +36,32 @@ final class ToolResultCache: Service, Sendable {
         let outcome: ToolCallOutcome
         /// nil when the tool is not cacheable.
         let status: Status?
+        /// For telemetry (``CallEvent/cacheKey``): the entry's opaque key; nil when the tool is not cacheable.
+        var cacheKey: String? = nil
+        /// For telemetry (``CallEvent/resultHash``): a hash of the result when this call ran the tool and it succeeded.
+        var resultHash: String? = nil
+    }
+
+    /// One entry's key, derived once per call from the SHA-256 of the tool, scope and canonical arguments.
+    struct Key: Sendable {
+        let digest: [UInt8]
+        /// `<tool>:<sha-256 hex>`, the store's key.
+        let entry: String
+
+        /// The opaque key telemetry carries: the first 128 bits of the digest in hex.
+        var telemetry: String { Digest.hex(digest.prefix(16)) }
+        /// The first 64 bits of the digest, for the admission sketch.
+        var sketch: UInt64 { digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) } }
+    }
+
+    /// What a predictive warming call found or did.
+    enum Prefetch: String, Sendable {
+        /// The tool ran and its result was offered to the store.
+        case stored
+        /// The entry was cached already; nothing ran.
+        case cached
+        /// The tool failed or the store could not be used.
+        case failed
     }
 
     let store: any ToolResultStore
@@ -44,6 +71,8 @@ final class ToolResultCache: Service, Sendable {
     private let logger: Logger
     private let flights = Mutex<[String: Task<ToolCallOutcome, any Error>]>([:])
     private let pending = Mutex(PendingInvalidations())
+    /// How often each key was asked for, and the learned `admit_after` per tool.
+    let admission = CacheAdmission()
 
     /// Write invalidations that could not reach the store; replayed before the next use.
     private struct PendingInvalidations {
@@ -94,33 +123,55 @@ final class ToolResultCache: Service, Sendable {
         }
         let key = Self.key(tool: tool.name, scope: rule.scope == .shared ? "" : principal, arguments: parsed)
         guard await replayPendingInvalidations() else {
-            return try await uncached(tool, arguments: parsed, run: run)
+            return try await uncached(tool, key: key, arguments: parsed, run: run)
         }
         if bypass {
-            guard let epoch = try? await store.epoch() else { return try await uncached(tool, arguments: parsed, run: run) }
+            guard let epoch = try? await store.epoch() else { return try await uncached(tool, key: key, arguments: parsed, run: run) }
             let (outcome, storeEpoch) = try await execute(tool, arguments: parsed, epoch: epoch, run: run)
             await save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
-            return answer(outcome, tool: tool, status: .bypass)
+            return answer(outcome, tool: tool, key: key, status: .bypass)
         }
+        admission.record(key.sketch)
         let found: (entry: CachedResult?, epoch: Int64)
         do {
-            found = try await store.lookup(key)
+            found = try await store.lookup(key.entry)
         } catch {
             logger.debug("cache lookup failed; calling the tool", metadata: ["error": .string("\(error)")])
-            return try await uncached(tool, arguments: parsed, run: run)
+            return try await uncached(tool, key: key, arguments: parsed, run: run)
         }
         if let entry = found.entry {
             metrics.lookups.increment(tool.name, Status.hit.rawValue)
             let age = max(0, Double(Self.nowMilliseconds() - entry.storedAt) / 1000)
             let outcome = ToolCallOutcome(result: CacheMeta.annotate(entry.bytes, status: Status.hit.rawValue, age: age), backend: "cache", isError: false)
-            return Served(outcome: outcome, status: .hit)
+            return Served(outcome: outcome, status: .hit, cacheKey: key.telemetry)
         }
-        let (outcome, isLeader) = try await coalesced(key) {
+        let admitted = admission.admits(tool: tool.name, key: key.sketch)
+        let (outcome, isLeader) = try await coalesced(key.entry) {
             let (outcome, storeEpoch) = try await self.execute(tool, arguments: parsed, epoch: found.epoch, run: run)
-            await self.save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
+            await self.save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch, admitted: admitted)
             return outcome
         }
-        return answer(outcome, tool: tool, status: isLeader ? .miss : .coalesced)
+        return answer(outcome, tool: tool, key: key, status: isLeader ? .miss : .coalesced)
+    }
+
+    /// Predictive warming: runs one call and stores its result unless its entry is cached already
+    /// (admission does not apply: the learn service predicted the request). Identical client calls
+    /// arriving meanwhile join it (single-flight).
+    func prefetch(tool: ToolEntry, arguments: [UInt8], principal: String, run: @escaping @Sendable () async throws -> ToolCallOutcome) async -> Prefetch {
+        guard let rule = policy.rule(for: tool), let parsed = try? JSONParser.parse(arguments), await replayPendingInvalidations() else { return .failed }
+        let key = Self.key(tool: tool.name, scope: rule.scope == .shared ? "" : principal, arguments: parsed)
+        guard let found = try? await store.lookup(key.entry) else { return .failed }
+        guard found.entry == nil else { return .cached }
+        do {
+            let (outcome, _) = try await coalesced(key.entry) {
+                let (outcome, storeEpoch) = try await self.execute(tool, arguments: parsed, epoch: found.epoch, run: run)
+                await self.save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
+                return outcome
+            }
+            return outcome.isError ? .failed : .stored
+        } catch {
+            return .failed
+        }
     }
 
     /// Runs the tool; a tool that is not read-only then invalidates what it may have written. Returns the
@@ -143,25 +194,33 @@ final class ToolResultCache: Service, Sendable {
         return (outcome, epoch == nil ? nil : after)
     }
 
-    private func uncached(_ tool: ToolEntry, arguments: JSONValue?, run: @Sendable () async throws -> ToolCallOutcome) async throws -> Served {
+    private func uncached(_ tool: ToolEntry, key: Key, arguments: JSONValue?, run: @Sendable () async throws -> ToolCallOutcome) async throws -> Served {
         let (outcome, _) = try await execute(tool, arguments: arguments, epoch: nil, run: run)
-        return answer(outcome, tool: tool, status: .unavailable)
+        return answer(outcome, tool: tool, key: key, status: .unavailable)
     }
 
-    private func answer(_ outcome: ToolCallOutcome, tool: ToolEntry, status: Status) -> Served {
+    /// The annotated answer; the result hash is taken (before annotation) when this call ran the tool.
+    private func answer(_ outcome: ToolCallOutcome, tool: ToolEntry, key: Key, status: Status) -> Served {
         metrics.lookups.increment(tool.name, status.rawValue)
         let annotated = ToolCallOutcome(result: CacheMeta.annotate(outcome.result, status: status.rawValue), backend: outcome.backend, isError: outcome.isError)
-        return Served(outcome: annotated, status: status)
+        let ran = status != .coalesced && !outcome.isError
+        return Served(outcome: annotated, status: status, cacheKey: key.telemetry, resultHash: ran ? Self.resultHash(outcome.result) : nil)
+    }
+
+    /// The first 64 bits of the result bytes' SHA-256, in hex.
+    static func resultHash(_ result: [UInt8]) -> String {
+        Digest.hex(Digest.sha256(result).prefix(8))
     }
 
     /// Offers a computed result to the store.
-    private func save(_ outcome: ToolCallOutcome, key: String, rule: CachePolicy.Rule, arguments: JSONValue, epoch: Int64?) async {
+    private func save(_ outcome: ToolCallOutcome, key: Key, rule: CachePolicy.Rule, arguments: JSONValue, epoch: Int64?, admitted: Bool = true) async {
         guard !outcome.isError else { return metrics.stores.increment("error_result") }
         guard outcome.result.count <= policy.maxResultBytes else { return metrics.stores.increment("too_large") }
+        guard admitted else { return metrics.stores.increment("not_admitted") }
         guard let epoch else { return metrics.stores.increment("unavailable") }
         let result = CachedResult(bytes: outcome.result, storedAt: Self.nowMilliseconds())
         do {
-            let stored = try await store.store(key, result, ttl: rule.ttl, tags: tags.entryTags(arguments: arguments), ifEpoch: epoch)
+            let stored = try await store.store(key.entry, result, ttl: rule.ttl, tags: tags.entryTags(arguments: arguments), ifEpoch: epoch)
             metrics.stores.increment(stored ? "stored" : "raced")
         } catch {
             metrics.stores.increment("unavailable")
@@ -235,14 +294,15 @@ final class ToolResultCache: Service, Sendable {
         return (outcome, isLeader)
     }
 
-    /// `<tool>:<sha-256 hex of tool, scope and canonical arguments>`.
-    static func key(tool: String, scope: String, arguments: JSONValue) -> String {
+    /// The key of `tool`'s entry for `arguments` in `scope` (the principal, or empty when shared).
+    static func key(tool: String, scope: String, arguments: JSONValue) -> Key {
         var material = Array(tool.utf8)
         material.append(0)
         material.append(contentsOf: scope.utf8)
         material.append(0)
         material.append(contentsOf: arguments.canonicalBytes)
-        return tool + ":" + Digest.hex(Digest.sha256(material))
+        let digest = Digest.sha256(material)
+        return Key(digest: digest, entry: tool + ":" + Digest.hex(digest))
     }
 
     static func nowMilliseconds() -> Int64 {
@@ -266,6 +326,6 @@ final class ToolResultCache: Service, Sendable {
         let entries = (try? await store.count()).map { "\($0) entries" } ?? "store unreachable"
         let policy = policy
         let ttl = policy.defaultTTL > .zero ? "read-only/idempotent tools for \(Units.format(policy.defaultTTL))" : "only configured tools"
-        return "\(store.kind): \(entries); caching \(ttl), \(policy.rules.count) per-tool rule(s), \(policy.learnedTTLs.count) learned TTL(s), results up to \(Units.formatBytes(Int64(policy.maxResultBytes)))"
+        return "\(store.kind): \(entries); caching \(ttl), \(policy.rules.count) per-tool rule(s), \(policy.learnedTTLs.count) learned TTL(s), \(admission.learnedCount) learned admission rule(s), results up to \(Units.formatBytes(Int64(policy.maxResultBytes)))"
     }
 }

@@ -29,6 +29,8 @@ struct MCPServer: Sendable {
     let cache: ToolResultCache
     /// The learn service's policy: which arm of a canary experiment serves each call.
     let policy: LearnedPolicy
+    /// Warms the calls predicted to follow a cacheable call (nil without a learn service).
+    let warmer: PredictiveWarmer?
 
     /// Answers one request with the complete JSON-RPC response.
     func handle(_ message: JSONRPCMessage, context: MCPRequestContext) async -> MCPReply {
@@ -202,8 +204,11 @@ struct MCPServer: Sendable {
             let outcome = served.outcome
             report(
                 tool: tool.name, context: context, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape,
-                cacheHit: served.status == .hit, arm: arm?.arm
+                cacheHit: served.status == .hit, arm: arm?.arm, cacheKey: served.cacheKey, resultHash: served.resultHash
             )
+            if let warmer, let key = served.cacheKey {
+                warmer.answered(tool: tool.name, cacheKey: key, arguments: arguments, principal: context.principal)
+            }
             return outcome
         } catch let denial as RateLimitDenial {
             report(tool: tool.name, context: context, backend: "", start: start, outcome: .limited, shape: shape, arm: arm?.arm)
@@ -283,14 +288,15 @@ struct MCPServer: Sendable {
 
     private func report(
         tool: String, context: MCPRequestContext, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String],
-        cacheHit: Bool = false, arm: CallEvent.ExperimentArm? = nil
+        cacheHit: Bool = false, arm: CallEvent.ExperimentArm? = nil, cacheKey: String? = nil, resultHash: String? = nil
     ) {
         let elapsed = ContinuousClock.now - start
         metrics.toolCall(outcome, duration: elapsed)
         telemetry.record(
             CallEvent(
                 timestamp: Date().timeIntervalSince1970, tool: tool, principal: context.principal, backend: backend,
-                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape, arm: arm
+                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape, arm: arm,
+                cacheKey: cacheKey, resultHash: resultHash
             )
         )
     }

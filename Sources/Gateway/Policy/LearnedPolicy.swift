@@ -6,8 +6,9 @@ import Synchronization
 import SwitchboardCore
 
 /// Keeps the gateway on the learn service's policy: polls `GET /v1/policy` with `If-None-Match` every
-/// `interval`, and hands a changed policy's routing weights to ``ToolBackends`` and its cache TTLs to
-/// ``ToolResultCache``. When the learn service is away the last good policy stays in force; before the
+/// `interval`, and hands a changed policy's routing weights to ``ToolBackends``, its cache TTLs and
+/// admission thresholds (`admit_after`) to ``ToolResultCache`` and its `warm` transitions to
+/// ``PredictiveWarmer``. When the learn service is away the last good policy stays in force; before the
 /// first one (or with no learn service configured) routing uses equal weights and the cache its
 /// configured TTLs — the safe fallback.
 ///
@@ -38,6 +39,10 @@ final class LearnedPolicy: Service, Sendable {
         var weights: [String: Double]
         /// Cache TTL per tool.
         var ttls: [String: Duration]
+        /// Requests for a key before its result is stored, per tool (`cache[tool].admit_after`).
+        var admitAfter: [String: Int] = [:]
+        /// Next-call transitions between cacheable calls, for predictive warming.
+        var warm: [PredictiveWarmer.Transition] = []
         /// The canary experiment in the policy, if one runs.
         var canary: Canary?
 
@@ -48,6 +53,12 @@ final class LearnedPolicy: Service, Sendable {
             self.version = Int(version)
             weights = try Self.weights(json["routing"], "policy.routing")
             ttls = try Self.ttls(json["cache"], "policy.cache")
+            for (tool, entry) in json["cache"]?.objectValue ?? [] {
+                guard let value = entry["admit_after"], value != .null else { continue }
+                guard let count = value.intValue, count >= 1 else { throw ContractError("policy.cache[\"\(tool)\"].admit_after must be an integer ≥ 1") }
+                admitAfter[tool] = Int(min(count, 1 << 20))
+            }
+            warm = try Self.transitions(json["warm"])
             if let experiment = json["experiment"], experiment != .null {
                 guard let id = experiment["id"]?.stringValue, !id.isEmpty else { throw ContractError("policy.experiment.id must be a non-empty string") }
                 guard let share = experiment["share"]?.doubleValue, share >= 0, share <= 1 else {
@@ -58,6 +69,26 @@ final class LearnedPolicy: Service, Sendable {
                     ttls: try Self.ttls(experiment["cache"], "policy.experiment.cache")
                 )
             }
+        }
+
+        private static func transitions(_ section: JSONValue?) throws(ContractError) -> [PredictiveWarmer.Transition] {
+            guard let section, section != .null else { return [] }
+            guard let items = section.arrayValue else { throw ContractError("policy.warm must be an array") }
+            var transitions: [PredictiveWarmer.Transition] = []
+            for (index, item) in items.enumerated() {
+                func text(_ name: String) throws(ContractError) -> String {
+                    guard let value = item[name]?.stringValue, !value.isEmpty else { throw ContractError("policy.warm[\(index)].\(name) must be a non-empty string") }
+                    return value
+                }
+                let (afterTool, afterKey, nextTool, nextKey) = (try text("after_tool"), try text("after_key"), try text("next_tool"), try text("next_key"))
+                guard let probability = item["probability"]?.doubleValue, probability >= 0, probability <= 1 else {
+                    throw ContractError("policy.warm[\(index)].probability must be a number in 0...1")
+                }
+                transitions.append(
+                    PredictiveWarmer.Transition(afterTool: afterTool, afterKey: afterKey, nextTool: nextTool, nextKey: nextKey, probability: probability)
+                )
+            }
+            return transitions
         }
 
         private static func weights(_ section: JSONValue?, _ path: String) throws(ContractError) -> [String: Double] {
@@ -93,16 +124,21 @@ final class LearnedPolicy: Service, Sendable {
     private let interval: Duration
     private let backends: ToolBackends
     private let cache: ToolResultCache
+    private let warmer: PredictiveWarmer?
     private let versionGauge: Gauge
     private let logger: Logger
     private let state = Mutex(State())
 
     /// - Parameter client: the learn service (nil: no learn service, the fallback throughout).
-    init(client: ServiceClient?, interval: Duration, backends: ToolBackends, cache: ToolResultCache, registry: PrometheusCollectorRegistry, logger: Logger) {
+    init(
+        client: ServiceClient?, interval: Duration, backends: ToolBackends, cache: ToolResultCache, warmer: PredictiveWarmer?, registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) {
         self.client = client
         self.interval = interval
         self.backends = backends
         self.cache = cache
+        self.warmer = warmer
         self.logger = logger
         versionGauge = registry.makeGauge(
             descriptor: MetricNameDescriptor(
@@ -130,7 +166,9 @@ final class LearnedPolicy: Service, Sendable {
     var summary: String {
         let (current, lastError) = state.withLock { ($0.current, $0.lastError) }
         guard client != nil else { return "fallback: no learn service configured (SWITCHBOARD_LEARN_URL)" }
-        var text = current.map { "version \($0.version): \($0.weights.count) routing weight(s), \($0.ttls.count) cache TTL(s)" }
+        var text = current.map {
+            "version \($0.version): \($0.weights.count) routing weight(s), \($0.ttls.count) cache TTL(s), \($0.warm.count) warm transition(s)"
+        }
             ?? "fallback: equal weights, configured TTLs"
         if let canary = current?.canary { text += "; canary \(canary.id) on \(canary.share * 100)% of calls" }
         if let lastError { text += "; last poll failed: \(lastError)" }
@@ -196,6 +234,8 @@ final class LearnedPolicy: Service, Sendable {
         guard previous != snapshot else { return }
         backends.setWeights(snapshot.weights)
         cache.setLearnedTTLs(snapshot.ttls)
+        cache.admission.setLearned(snapshot.admitAfter)
+        warmer?.setTransitions(snapshot.warm)
         versionGauge.set(Int64(snapshot.version))
         logger.debug("learn service policy applied", metadata: ["version": .stringConvertible(snapshot.version)])
     }

@@ -13,6 +13,8 @@ struct GatewayState: Sendable {
     let limits: RateLimits
     let store: any SharedStore
     let warmer: CacheWarmer?
+    /// Runs the calls the learn service predicts next (only with a learn service, `SWITCHBOARD_LEARN_URL`).
+    let predictive: PredictiveWarmer?
 
     init(configuration: ServiceConfiguration, backends: ToolBackends, registry: PrometheusCollectorRegistry, logger: Logger) throws(ConfigurationError) {
         let policy = try CachePolicy(
@@ -58,6 +60,8 @@ struct GatewayState: Sendable {
         } else {
             warmer = nil
         }
+        predictive = configuration.optional(.learnURL) == nil
+            ? nil : PredictiveWarmer(cache: cache, backends: backends, toolTimeout: configuration.duration(.toolTimeout), metrics: metrics, logger: logger)
     }
 
     /// The long-running parts: the Redis client's prober, the cache's sampler, the warmer.

@@ -29,7 +29,7 @@ struct EventsController: Sendable {
         }
     }
 
-    /// Reads `{"events":[…]}`: each item a ``CallEvent`` plus the optional `cache_key` and `result_hash` strings.
+    /// Reads `{"events":[…]}`: each item a ``CallEvent`` (with its optional `cache_key` and `result_hash`).
     static func decode(_ body: ByteBuffer) throws -> [Observation] {
         let payload: JSONValue
         do {
@@ -44,7 +44,7 @@ struct EventsController: Sendable {
         events.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             do {
-                events.append(Observation(event: try CallEvent(json: item), cacheKey: item["cache_key"]?.stringValue, resultHash: item["result_hash"]?.stringValue))
+                events.append(Observation(event: try CallEvent(json: item)))
             } catch {
                 throw ServiceError(.badRequest, "events[\(index)]: \(error.description)")
             }

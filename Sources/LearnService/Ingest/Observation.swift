@@ -1,16 +1,15 @@
 import Learning
 import SwitchboardCore
 
-/// One call event as the learner sees it: the telemetry contract plus the optional cache fields the
-/// gateway adds for cacheable calls (`cache_key`, `result_hash`: opaque strings, hashed here).
+/// One call event as the learner sees it: the telemetry contract with its optional cache fields
+/// (``CallEvent/cacheKey``, ``CallEvent/resultHash``: opaque strings; the result hash is hashed here).
 struct Observation: Sendable, Equatable {
     var event: CallEvent
-    var cacheKey: String?
+    var cacheKey: String? { event.cacheKey }
     var resultHash: UInt64?
 
-    init(event: CallEvent, cacheKey: String? = nil, resultHash: String? = nil) {
+    init(event: CallEvent) {
         self.event = event
-        self.cacheKey = cacheKey
-        self.resultHash = resultHash.map(StableHash.fnv1a)
+        self.resultHash = event.resultHash.map(StableHash.fnv1a)
     }
 }
