@@ -73,6 +73,8 @@ def check(url: str, body: str, headers: dict) -> None:
 
 def wrk(url: str, body: str, headers: dict, connections: int, seconds: int) -> dict:
     env = dict(os.environ, BENCH_BODY=body, BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in headers.items()))
+    if not body:
+        env["BENCH_METHOD"] = "GET"
     threads = min(2, connections)
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(HERE / "mcp_call.lua"), url]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, timeout=seconds + 30).stdout
@@ -121,9 +123,12 @@ def main() -> None:
             "gateway": (f"http://127.0.0.1:{gateway_port}/mcp", body, headers),
             "tool service (direct)": (f"http://127.0.0.1:{tools_port}/v1/tools/call", direct_body, direct_headers),
             "Python SDK server": (f"http://127.0.0.1:{python_port}/mcp", body, python_headers),
+            # The floor: the cheapest request the gateway's HTTP stack answers, with no MCP work and no hop.
+            "gateway GET /health": (f"http://127.0.0.1:{gateway_port}/health", "", {}),
         }
         for url, sent, sent_headers in targets.values():
-            check(url, sent, sent_headers)
+            if sent:
+                check(url, sent, sent_headers)
             wrk(url, sent, sent_headers, 4, 2)  # warm-up
         results = {}
         for name, (url, sent, sent_headers) in targets.items():
@@ -151,7 +156,8 @@ def main() -> None:
     for connections in levels:
         gateway, python, direct = results[("gateway", connections)], results[("Python SDK server", connections)], results[("tool service (direct)", connections)]
         print(f"c={connections}: gateway/Python throughput ratio {gateway['rps'] / python['rps']:.1f}×; "
-              f"gateway overhead at p50 {gateway['p50_us'] - direct['p50_us']} µs (gateway {gateway['p50_us']} µs − direct {direct['p50_us']} µs)")
+              f"gateway overhead at p50 {gateway['p50_us'] - direct['p50_us']} µs (gateway {gateway['p50_us']} µs − direct {direct['p50_us']} µs); "
+              f"floor: GET /health p50 {results[('gateway GET /health', connections)]['p50_us']} µs")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 -- wrk script: POSTs one JSON body with the headers given in the environment, and prints the
 -- latency distribution as one JSON line (read by gateway_bench.py).
+--   BENCH_METHOD   the method (POST when unset)
 --   BENCH_BODY     the request body
 --   BENCH_HEADERS  header lines "Name: value" separated by "\n"
-wrk.method = "POST"
+wrk.method = os.getenv("BENCH_METHOD") or "POST"
 wrk.body = os.getenv("BENCH_BODY")
 for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
   local name, value = string.match(line, "^([^:]+):%s*(.*)$")

@@ -28,7 +28,7 @@ public struct ServiceEnvironment: Sendable {
 
     /// A client for another service's `/v1` API.
     public func client(for baseURL: String, timeout: Duration = .seconds(30)) -> ServiceClient {
-        ServiceClient(baseURL: baseURL, httpClient: http.client, secret: secret, timeout: timeout)
+        ServiceClient(baseURL: baseURL, http: http, secret: secret, timeout: timeout)
     }
 
     /// The router every service starts from: request ids, request metrics, `/health`, `/ready`, `/metrics`.

@@ -4,6 +4,7 @@ import SwitchboardCore
 @main
 struct GatewayApp {
     static func main() async {
+        EventLoopExecutor.takeOver()
         await ServiceRunner.main(service: "gateway", keys: ConfigKey.gateway) { environment in
             try await buildApplication(environment)
         }

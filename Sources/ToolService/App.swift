@@ -4,6 +4,7 @@ import SwitchboardCore
 @main
 struct ToolServiceApp {
     static func main() async {
+        EventLoopExecutor.takeOver()
         await ServiceRunner.main(service: "tools", keys: ConfigKey.toolService) { environment in
             try await buildApplication(environment)
         }

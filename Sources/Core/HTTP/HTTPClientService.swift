@@ -4,34 +4,74 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// Owns the process's pooled HTTP client, created on first use, and shuts it down when the service
+/// Owns the process's pooled HTTP clients, created on first use, and shuts them down when the service
 /// group stops. Add it first to the application's services so that it stops last.
+///
+/// Besides the client over the whole event-loop group there is one client per event loop, whose
+/// connections all live on that loop: a call made on a loop (see ``EventLoopExecutor``) goes out and
+/// comes back on the thread that made it.
 public final class HTTPClientService: Service, Sendable {
     private let connectionsPerHost: Int
-    private let created = Mutex<HTTPClient?>(nil)
+    private let created = Mutex<Clients>(Clients())
 
-    /// - Parameter connectionsPerHost: how many keep-alive connections one upstream may get.
+    private struct Clients {
+        var group: HTTPClient?
+        var perLoop: [ObjectIdentifier: HTTPClient] = [:]
+        var all: [HTTPClient] { (group.map { [$0] } ?? []) + Array(perLoop.values) }
+    }
+
+    /// - Parameter connectionsPerHost: how many keep-alive connections one upstream may get (per client).
     public init(connectionsPerHost: Int = 64) {
         self.connectionsPerHost = connectionsPerHost
     }
 
+    /// The client over the whole event-loop group.
     public var client: HTTPClient {
-        created.withLock { existing in
-            if let existing { return existing }
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
-            configuration.timeout = .init(connect: .seconds(2), read: nil)
-            configuration.redirectConfiguration = .disallow
-            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
-            existing = client
-            return client
+        created.withLock { clients in
+            if let group = clients.group { return group }
+            let made = make(on: MultiThreadedEventLoopGroup.singleton)
+            clients.group = made
+            return made
         }
+    }
+
+    /// The client of the event loop the caller runs on, or the group's client off the loops.
+    public var clientOnCurrentLoop: HTTPClient {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return client }
+        return created.withLock { clients in
+            if let existing = clients.perLoop[ObjectIdentifier(loop)] { return existing }
+            let made = make(on: loop)
+            clients.perLoop[ObjectIdentifier(loop)] = made
+            return made
+        }
+    }
+
+    private func make(on group: any EventLoopGroup) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
+        configuration.timeout = .init(connect: .seconds(2), read: nil)
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroup: group, configuration: configuration)
     }
 
     public func run() async throws {
         try? await gracefulShutdown()
-        if let client = created.withLock({ $0 }) {
+        for client in created.withLock({ $0.all }) {
             try await client.shutdown()
         }
+    }
+}
+
+/// Runs Swift concurrency's global executor on NIO's event-loop threads, for services whose requests are
+/// all I/O: a handler then resumes on the loop that read its request instead of hopping to the cooperative
+/// pool and back, and a call it makes to another service goes out on a connection of that same loop
+/// (``HTTPClientService/clientOnCurrentLoop``).
+/// It costs one rule, which these services keep anyway: nothing blocks on the cooperative pool (blocking
+/// system calls run on dedicated threads).
+public enum EventLoopExecutor {
+    /// Installs the takeover; call first thing in `main`, once. Returns false where the runtime does not allow it.
+    @discardableResult
+    public static func takeOver() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 }

@@ -42,15 +42,37 @@ public struct ServiceResponse: Sendable {
 /// credential. It never carries a client's token.
 public struct ServiceClient: Sendable {
     public let baseURL: String
-    private let httpClient: HTTPClient
+    private let clients: Clients
     private let secret: String
     private let timeout: Duration
     /// Largest answer accepted.
     private let maxResponseBytes: Int
 
+    /// Where requests go out: one client, or the service's client of the caller's event loop.
+    private enum Clients: Sendable {
+        case one(HTTPClient)
+        case perLoop(HTTPClientService)
+
+        var current: HTTPClient {
+            switch self {
+            case .one(let client): client
+            case .perLoop(let service): service.clientOnCurrentLoop
+            }
+        }
+    }
+
     public init(baseURL: String, httpClient: HTTPClient, secret: String, timeout: Duration = .seconds(30), maxResponseBytes: Int = 64 << 20) {
+        self.init(baseURL: baseURL, clients: .one(httpClient), secret: secret, timeout: timeout, maxResponseBytes: maxResponseBytes)
+    }
+
+    /// Requests go out on the client of the event loop they are made on (``HTTPClientService/clientOnCurrentLoop``).
+    public init(baseURL: String, http: HTTPClientService, secret: String, timeout: Duration = .seconds(30), maxResponseBytes: Int = 64 << 20) {
+        self.init(baseURL: baseURL, clients: .perLoop(http), secret: secret, timeout: timeout, maxResponseBytes: maxResponseBytes)
+    }
+
+    private init(baseURL: String, clients: Clients, secret: String, timeout: Duration, maxResponseBytes: Int) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.httpClient = httpClient
+        self.clients = clients
         self.secret = secret
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
@@ -77,17 +99,11 @@ public struct ServiceClient: Sendable {
     ) async throws(ServiceCallError) -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-        if let id = RequestID.current { request.headers.add(name: "X-Request-ID", value: id) }
-        if let principal { request.headers.add(name: "X-Switchboard-Principal", value: principal) }
-        for (name, value) in extra { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        request.headers = headers(principal: principal, extra: extra, hasBody: body != nil)
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let limit = timeout ?? self.timeout
         do {
-            return try await httpClient.execute(request, timeout: .nanoseconds(Int64(limit.seconds * 1e9)))
+            return try await clients.current.execute(request, timeout: .nanoseconds(Int64(limit.seconds * 1e9)))
         } catch {
             throw classify(error, path: path)
         }
@@ -105,6 +121,17 @@ public struct ServiceClient: Sendable {
         } catch {
             throw ServiceCallError(code: .invalidResponse, target: baseURL + path, message: "\(error)", status: response.status)
         }
+    }
+
+    /// The service secret, the current request id, the principal on whose behalf the call is made.
+    private func headers(principal: String?, extra: [(String, String)], hasBody: Bool) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "Authorization", value: "Bearer \(secret)")
+        if let id = RequestID.current { headers.add(name: "X-Request-ID", value: id) }
+        if let principal { headers.add(name: "X-Switchboard-Principal", value: principal) }
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        if hasBody { headers.add(name: "Content-Type", value: "application/json") }
+        return headers
     }
 
     private func classify(_ error: any Error, path: String) -> ServiceCallError {

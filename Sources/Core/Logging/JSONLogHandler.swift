@@ -32,7 +32,7 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var writer = JSONWriter(capacity: 256)
         writer.raw("{\"ts\":")
-        writer.string(Self.timestamp())
+        writer.string(Timestamp.now())
         writer.key("level")
         writer.string(event.level.rawValue)
         writer.key("service")
@@ -80,21 +80,6 @@ public struct JSONLogHandler: LogHandler {
             }
             writer.raw("}")
         }
-    }
-
-    /// RFC 3339 UTC timestamp with milliseconds, formatted without Foundation's formatters.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
     }
 
     /// Installs this handler for the whole process, once.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// What an `Accept` header allows of the two media types MCP answers with.
 struct AcceptedTypes: Sendable {
     let json: Bool
@@ -16,7 +14,7 @@ struct AcceptedTypes: Sendable {
         var eventStream = false
         for value in values {
             for item in value.split(separator: ",") {
-                let media = item.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+                let media = Self.mediaType(item)
                 json = json || media == "application/json" || media == "application/*" || media == "*/*"
                 eventStream = eventStream || media == "text/event-stream" || media == "text/*" || media == "*/*"
             }
@@ -28,6 +26,14 @@ struct AcceptedTypes: Sendable {
     /// Whether a `Content-Type` value is JSON (parameters such as charset are ignored).
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        return contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+        return mediaType(contentType[...]) == "application/json"
+    }
+
+    /// The media type of a header item: what comes before any `;`, without blanks around it, in lower case.
+    private static func mediaType(_ item: Substring) -> String {
+        let bytes = item.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let trimmed = bytes.drop(while: isBlank).reversed().drop(while: isBlank).reversed()
+        return String(decoding: trimmed.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
     }
 }

@@ -179,7 +179,7 @@ final class ProcessSession: Sendable {
         let (status, endedBy, finished, total) = state.withLock { ($0.status, $0.endedBy, $0.finished, $0.firstLine + $0.lines.count) }
         var members: [(key: String, value: JSONValue)] = [
             ("pid", .int(Int64(pid))), ("command", .string(command)), ("running", .bool(status == nil)),
-            ("started", .string(ISO8601DateFormatter.audit.string(from: started))),
+            ("started", .string(Timestamp.rfc3339(secondsSinceEpoch: started.timeIntervalSince1970))),
             ("runtime_ms", .double(((finished ?? Date()).timeIntervalSince(started) * 1000).rounded())), ("output_lines", .int(Int64(total))),
         ]
         members += Self.statusMembers(status, endedBy: endedBy)

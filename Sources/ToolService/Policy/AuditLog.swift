@@ -28,7 +28,7 @@ struct AuditRecord: Sendable {
     var line: [UInt8] {
         var writer = JSONWriter(capacity: 512)
         writer.raw("{\"ts\":")
-        writer.string(ISO8601DateFormatter.audit.string(from: timestamp))
+        writer.string(Timestamp.rfc3339(secondsSinceEpoch: timestamp.timeIntervalSince1970))
         writer.key("call_id")
         writer.string(callID)
         writer.key("request_id")
@@ -70,13 +70,6 @@ struct AuditRecord: Sendable {
     }
 }
 
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let audit: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter
-    }()
-}
 
 /// The audit log: JSON lines appended with `write(2)` on a serial queue and completed before the call's
 /// result is returned, rotated by size (`path` → `path.1` … `path.<keep>`). File mode 0600.

@@ -29,7 +29,7 @@ struct GetFileInfo: Tool {
         return try await Blocking.run { () throws -> ToolResult in
             guard let info = try FileAccess.status(path) else { throw ToolFailure("\(display): no such file or directory") }
             func time(_ spec: timespec) -> JSONValue {
-                .string(ISO8601DateFormatter.audit.string(from: Date(timeIntervalSince1970: Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9)))
+                .string(Timestamp.rfc3339(seconds: Int(spec.tv_sec), nanoseconds: Int(spec.tv_nsec)))
             }
             let mode = info.st_mode & 0o7777
             var members: [(key: String, value: JSONValue)] = [

@@ -87,7 +87,7 @@ struct ListDirectory: Tool {
                 var members: [(key: String, value: JSONValue)] = [("path", .string(item.entry.path)), ("type", .string(item.entry.typeName))]
                 if sizes {
                     members.append(("size", .int(item.size)))
-                    members.append(("modified", .string(ISO8601DateFormatter.audit.string(from: Date(timeIntervalSince1970: Double(item.modified))))))
+                    members.append(("modified", .string(Timestamp.rfc3339(seconds: Int(item.modified), nanoseconds: 0))))
                 }
                 let marker = item.entry.isDirectory ? "[DIR] " : item.entry.type == DT_LNK ? "[LINK]" : "[FILE]"
                 lines.append("\(marker) \(item.entry.path)\(item.entry.isDirectory ? "/" : "")\(sizes && !item.entry.isDirectory ? " (\(item.size) bytes)" : "")")
