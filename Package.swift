@@ -82,9 +82,11 @@ let package = Package(
             dependencies: serviceDependencies + [.product(name: "UnixSignals", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport", swiftSettings: swiftSettings),
         .executableTarget(
             name: "ToolBench",
             dependencies: [
+                "BenchSupport",
                 "SwitchboardCore", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -115,6 +117,7 @@ let package = Package(
         .executableTarget(
             name: "RedisBench",
             dependencies: [
+                "BenchSupport",
                 "SwitchboardCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,6 +130,7 @@ let package = Package(
         .executableTarget(
             name: "LearnBench",
             dependencies: [
+                "BenchSupport",
                 "Learning", "SwitchboardCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -83,6 +83,21 @@ def wrk(url: str, body: str, headers: dict, connections: int, seconds: int) -> d
     return result
 
 
+def usage(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and context switches (voluntary + involuntary, all threads) of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    switches = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if "ctxt_switches:" in line:
+                    switches += int(line.split()[1])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return cpu, switches
+
+
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "unknown CPU")
     memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
@@ -119,6 +134,10 @@ def main() -> None:
         direct_body = json.dumps({"name": TOOL, "arguments": {}})
         direct_headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
         python_headers = {k: v for k, v in headers.items() if k != "Authorization"}
+        tools_pid, gateway_pid, python_pid = (process.pid for process in processes)
+        # The processes that do the work of each target's requests, whose CPU time and context switches are counted.
+        servers = {"gateway": [gateway_pid, tools_pid], "tool service (direct)": [tools_pid], "Python SDK server": [python_pid],
+                   "gateway GET /health": [gateway_pid]}
         targets = {
             "gateway": (f"http://127.0.0.1:{gateway_port}/mcp", body, headers),
             "tool service (direct)": (f"http://127.0.0.1:{tools_port}/v1/tools/call", direct_body, direct_headers),
@@ -133,7 +152,13 @@ def main() -> None:
         results = {}
         for name, (url, sent, sent_headers) in targets.items():
             for connections in levels:
-                results[(name, connections)] = wrk(url, sent, sent_headers, connections, arguments.seconds)
+                before = [usage(pid) for pid in servers[name]]
+                point = wrk(url, sent, sent_headers, connections, arguments.seconds)
+                after = [usage(pid) for pid in servers[name]]
+                requests = max(point["requests"], 1)
+                point["cpu_us"] = [(a[0] - b[0]) * 1e6 / requests for a, b in zip(after, before)]
+                point["switches"] = [(a[1] - b[1]) / requests for a, b in zip(after, before)]
+                results[(name, connections)] = point
                 point = results[(name, connections)]
                 print(f"  {name:<22} c={connections:<4} {point['rps']:>9.0f} req/s  p50 {point['p50_us']} µs  p99 {point['p99_us']} µs"
                       f"  errors {point['non2xx'] + point['socket_errors']}", file=sys.stderr)
@@ -152,6 +177,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for (name, connections), point in results.items():
         print(f"| {name} | {connections} | {point['rps']:.0f} | {point['p50_us']} | {point['p90_us']} | {point['p99_us']} | {point['non2xx'] + point['socket_errors']} |")
+    print()
+    print("Server-side cost per request (from /proc: CPU time and context switches of every thread, over the run):\n")
+    print("| target | connections | process | CPU µs/request | context switches/request |")
+    print("|---|---|---|---|---|")
+    names = {"gateway": ["gateway", "tool service"], "tool service (direct)": ["tool service"], "Python SDK server": ["Python server"], "gateway GET /health": ["gateway"]}
+    for (name, connections), point in results.items():
+        for process, cpu, switches in zip(names[name], point["cpu_us"], point["switches"]):
+            print(f"| {name} | {connections} | {process} | {cpu:.0f} | {switches:.1f} |")
     print()
     for connections in levels:
         gateway, python, direct = results[("gateway", connections)], results[("Python SDK server", connections)], results[("tool service (direct)", connections)]

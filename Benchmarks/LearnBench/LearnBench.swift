@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BenchSupport
 import Foundation
 import Learning
 import NIOCore
@@ -23,7 +24,7 @@ struct LearnBench {
         let senders = Int(environment["BENCH_SENDERS"] ?? "") ?? 4
         let batch = Int(environment["BENCH_BATCH"] ?? "") ?? 500
         let rate = Int(environment["BENCH_RATE"] ?? "") ?? 50_000
-        print("# machine: \(machine())\n")
+        print("# machine: \(BenchHost.machine())\n")
         inProcess()
         memory()
         // Flat out (what the HTTP path and the learner manage together), then at the target rate offered.
@@ -220,7 +221,7 @@ struct LearnBench {
 
     /// Senders POST as fast as answered, or together `rate` events/s when given.
     static func overHTTP(service: String, seconds: Int, senders: Int, batch: Int, rate: Int?) async throws {
-        let port = freePort()
+        let port = BenchHost.freePort()
         var launch = ProcessLaunch(executable: service, arguments: ["--port", String(port)])
         launch.environment["SWITCHBOARD_SERVICE_SECRET"] = "bench"
         launch.environment["SWITCHBOARD_LOG_LEVEL"] = "error"
@@ -336,27 +337,6 @@ struct LearnBench {
         if nanoseconds < 1_000 { return String(format: "%.0f ns", nanoseconds) }
         if nanoseconds < 1_000_000 { return String(format: "%.1f µs", nanoseconds / 1e3) }
         return String(format: "%.2f ms", nanoseconds / 1e6)
-    }
-
-    static func freePort() -> Int {
-        while true {
-            let port = Int.random(in: 20_000...55_000)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(fd)
-            if bound == 0 { return port }
-        }
-    }
-
-    static func machine() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-        return "\(ProcessInfo.processInfo.activeProcessorCount) × \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, load average \(load)"
     }
 
     /// The learn service's `/v1` API over pooled keep-alive connections.

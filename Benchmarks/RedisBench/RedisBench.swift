@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BenchSupport
 import Foundation
 import Logging
 import NIOCore
@@ -112,7 +113,7 @@ struct RedisBench {
     static func gatewayLatency(bin: String, redisPort: Int, requests: Int) async throws {
         let secret = "bench-secret"
         let key = "sbk_bench"
-        let toolsPort = Server.freePort()
+        let toolsPort = BenchHost.freePort()
         let tools = try await Server.start("\(bin)/ToolService", environment: [
             "SWITCHBOARD_PORT": String(toolsPort), "SWITCHBOARD_SERVICE_SECRET": secret, "SWITCHBOARD_LOG_LEVEL": "error",
         ], port: toolsPort)
@@ -129,7 +130,7 @@ struct RedisBench {
         print("|---|---|---|---|---|---|")
         let http = HTTPClient(eventLoopGroupProvider: .singleton)
         for scenario in scenarios {
-            let port = Server.freePort()
+            let port = BenchHost.freePort()
             var environment = [
                 "SWITCHBOARD_PORT": String(port), "SWITCHBOARD_SERVICE_SECRET": secret, "SWITCHBOARD_LOG_LEVEL": "error",
                 "SWITCHBOARD_TOOLS_URL": "http://127.0.0.1:\(toolsPort)", "SWITCHBOARD_LEARN_URL": "",
@@ -222,18 +223,6 @@ struct Server {
     let process: ChildProcess
     let port: Int
 
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static func which(_ program: String) throws -> String {
         for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
             let path = "\(directory)/\(program)"
@@ -243,7 +232,7 @@ struct Server {
     }
 
     static func redis() async throws -> Server {
-        let port = freePort()
+        let port = BenchHost.freePort()
         let directory = NSTemporaryDirectory() + "redis-bench-\(port)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var launch = ProcessLaunch(

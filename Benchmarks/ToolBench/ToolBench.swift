@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BenchSupport
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -24,13 +25,13 @@ struct ToolBench {
         defer { try? FileManager.default.removeItem(atPath: base) }
         try #"{"roots":["\#(workspace)"],"limits":{"sessions":4}}"#.write(toFile: control + "/policy.json", atomically: true, encoding: .utf8)
 
-        print("# machine: \(machine())")
+        print("# machine: \(BenchHost.machine())")
         print("generating \(files) files …")
         let tree = workspace + "/tree"
         let generated = try generateTree(at: tree, files: files)
         print("tree: \(files) files, \(generated / 1_048_576) MiB\n")
 
-        let port = freePort()
+        let port = BenchHost.freePort()
         var launch = ProcessLaunch(executable: binaries + "/ToolService", arguments: ["--port", String(port)])
         launch.environment["SWITCHBOARD_SERVICE_SECRET"] = "bench"
         launch.environment["SWITCHBOARD_POLICY_FILE"] = control + "/policy.json"
@@ -191,29 +192,6 @@ struct ToolBench {
             _ = FileManager.default.createFile(atPath: "\(directory)/file_\(index % perDirectory).txt", contents: Data(text.utf8))
         }
         return bytes
-    }
-
-    static func freePort() -> Int {
-        while true {
-            let port = Int.random(in: 20_000...55_000)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            close(fd)
-            if bound == 0 { return port }
-        }
-    }
-
-    static func machine() -> String {
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .map { String($0.split(separator: ":").last ?? "").trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-        var names = utsname()
-        uname(&names)
-        let kernel = withUnsafeBytes(of: names.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-        return "\(ProcessInfo.processInfo.activeProcessorCount) × \(cpu), \(ProcessInfo.processInfo.physicalMemory >> 30) GiB, Linux \(kernel)"
     }
 
     /// The tool service's `/v1` API over pooled keep-alive connections.

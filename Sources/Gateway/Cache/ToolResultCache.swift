@@ -36,10 +36,15 @@ final class ToolResultCache: Service, Sendable {
         let outcome: ToolCallOutcome
         /// nil when the tool is not cacheable.
         let status: Status?
+        /// The entry's key; nil when the tool is not cacheable.
+        var key: Key? = nil
+        /// The result as the tool produced it, when this call ran the tool and it succeeded.
+        var ranResult: [UInt8]? = nil
+
         /// For telemetry (``CallEvent/cacheKey``): the entry's opaque key; nil when the tool is not cacheable.
-        var cacheKey: String? = nil
+        var cacheKey: String? { key?.telemetry }
         /// For telemetry (``CallEvent/resultHash``): a hash of the result when this call ran the tool and it succeeded.
-        var resultHash: String? = nil
+        var resultHash: String? { ranResult.map(ToolResultCache.resultHash) }
     }
 
     /// One entry's key, derived once per call from the SHA-256 of the tool, scope and canonical arguments.
@@ -127,8 +132,7 @@ final class ToolResultCache: Service, Sendable {
         }
         if bypass {
             guard let epoch = try? await store.epoch() else { return try await uncached(tool, key: key, arguments: parsed, run: run) }
-            let (outcome, storeEpoch) = try await execute(tool, arguments: parsed, epoch: epoch, run: run)
-            await save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
+            let outcome = try await executeAndSave(tool, key: key, rule: rule, arguments: parsed, epoch: epoch, run: run)
             return answer(outcome, tool: tool, key: key, status: .bypass)
         }
         admission.record(key.sketch)
@@ -143,13 +147,11 @@ final class ToolResultCache: Service, Sendable {
             metrics.lookups.increment(tool.name, Status.hit.rawValue)
             let age = max(0, Double(Self.nowMilliseconds() - entry.storedAt) / 1000)
             let outcome = ToolCallOutcome(result: CacheMeta.annotate(entry.bytes, status: Status.hit.rawValue, age: age), backend: "cache", isError: false)
-            return Served(outcome: outcome, status: .hit, cacheKey: key.telemetry)
+            return Served(outcome: outcome, status: .hit, key: key)
         }
         let admitted = admission.admits(tool: tool.name, key: key.sketch)
         let (outcome, isLeader) = try await coalesced(key.entry) {
-            let (outcome, storeEpoch) = try await self.execute(tool, arguments: parsed, epoch: found.epoch, run: run)
-            await self.save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch, admitted: admitted)
-            return outcome
+            try await self.executeAndSave(tool, key: key, rule: rule, arguments: parsed, epoch: found.epoch, admitted: admitted, run: run)
         }
         return answer(outcome, tool: tool, key: key, status: isLeader ? .miss : .coalesced)
     }
@@ -164,9 +166,7 @@ final class ToolResultCache: Service, Sendable {
         guard found.entry == nil else { return .cached }
         do {
             let (outcome, _) = try await coalesced(key.entry) {
-                let (outcome, storeEpoch) = try await self.execute(tool, arguments: parsed, epoch: found.epoch, run: run)
-                await self.save(outcome, key: key, rule: rule, arguments: parsed, epoch: storeEpoch)
-                return outcome
+                try await self.executeAndSave(tool, key: key, rule: rule, arguments: parsed, epoch: found.epoch, run: run)
             }
             return outcome.isError ? .failed : .stored
         } catch {
@@ -194,17 +194,27 @@ final class ToolResultCache: Service, Sendable {
         return (outcome, epoch == nil ? nil : after)
     }
 
+    /// Runs the tool (``execute``) and offers its result to the store.
+    private func executeAndSave(
+        _ tool: ToolEntry, key: Key, rule: CachePolicy.Rule, arguments: JSONValue, epoch: Int64?, admitted: Bool = true,
+        run: @Sendable () async throws -> ToolCallOutcome
+    ) async throws -> ToolCallOutcome {
+        let (outcome, storeEpoch) = try await execute(tool, arguments: arguments, epoch: epoch, run: run)
+        await save(outcome, key: key, rule: rule, arguments: arguments, epoch: storeEpoch, admitted: admitted)
+        return outcome
+    }
+
     private func uncached(_ tool: ToolEntry, key: Key, arguments: JSONValue?, run: @Sendable () async throws -> ToolCallOutcome) async throws -> Served {
         let (outcome, _) = try await execute(tool, arguments: arguments, epoch: nil, run: run)
         return answer(outcome, tool: tool, key: key, status: .unavailable)
     }
 
-    /// The annotated answer; the result hash is taken (before annotation) when this call ran the tool.
+    /// The annotated answer, keeping the result as produced (for its hash) when this call ran the tool.
     private func answer(_ outcome: ToolCallOutcome, tool: ToolEntry, key: Key, status: Status) -> Served {
         metrics.lookups.increment(tool.name, status.rawValue)
         let annotated = ToolCallOutcome(result: CacheMeta.annotate(outcome.result, status: status.rawValue), backend: outcome.backend, isError: outcome.isError)
         let ran = status != .coalesced && !outcome.isError
-        return Served(outcome: annotated, status: status, cacheKey: key.telemetry, resultHash: ran ? Self.resultHash(outcome.result) : nil)
+        return Served(outcome: annotated, status: status, key: key, ranResult: ran ? outcome.result : nil)
     }
 
     /// The first 64 bits of the result bytes' SHA-256, in hex.

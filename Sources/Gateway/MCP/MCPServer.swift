@@ -185,7 +185,6 @@ struct MCPServer: Sendable {
         _ tool: ToolEntry, arguments: ArraySlice<UInt8>, bypassCache: Bool, context: MCPRequestContext
     ) async throws(JSONRPCError) -> ToolCallOutcome {
         let start = ContinuousClock.now
-        let shape = Self.argumentShape(arguments)
         let arm = policy.drawArm()
         do {
             // Rate limit, then the result cache (single-flight), then the backends.
@@ -203,7 +202,7 @@ struct MCPServer: Sendable {
                 : ToolResultCache.Served(outcome: try await run(), status: nil)
             let outcome = served.outcome
             report(
-                tool: tool.name, context: context, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok, shape: shape,
+                tool: tool.name, context: context, arguments: arguments, backend: outcome.backend, start: start, outcome: outcome.isError ? .toolError : .ok,
                 cacheHit: served.status == .hit, arm: arm?.arm, cacheKey: served.cacheKey, resultHash: served.resultHash
             )
             if let warmer, let key = served.cacheKey {
@@ -211,14 +210,14 @@ struct MCPServer: Sendable {
             }
             return outcome
         } catch let denial as RateLimitDenial {
-            report(tool: tool.name, context: context, backend: "", start: start, outcome: .limited, shape: shape, arm: arm?.arm)
+            report(tool: tool.name, context: context, arguments: arguments, backend: "", start: start, outcome: .limited, arm: arm?.arm)
             throw denial.jsonRPCError
         } catch {
             if (error as? ToolRoutingError)?.kind == .cancelled || Task.isCancelled {
-                report(tool: tool.name, context: context, backend: "", start: start, outcome: .cancelled, shape: shape, arm: arm?.arm)
+                report(tool: tool.name, context: context, arguments: arguments, backend: "", start: start, outcome: .cancelled, arm: arm?.arm)
                 throw JSONRPCError(.requestCancelled, "Request cancelled")
             }
-            report(tool: tool.name, context: context, backend: (error as? ToolRoutingError)?.backend ?? "", start: start, outcome: .error, shape: shape, arm: arm?.arm)
+            report(tool: tool.name, context: context, arguments: arguments, backend: (error as? ToolRoutingError)?.backend ?? "", start: start, outcome: .error, arm: arm?.arm)
             guard let error = error as? ToolRoutingError else {
                 return ToolCallOutcome(result: ToolResultText.error("\(tool.name) failed: \(error)"), backend: "")!
             }
@@ -286,17 +285,20 @@ struct MCPServer: Sendable {
         return writer.bytes
     }
 
+    /// Counts the call, and queues its telemetry event when a learn service takes telemetry (the
+    /// argument shape, cache key and result hash are only worked out then).
     private func report(
-        tool: String, context: MCPRequestContext, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome, shape: [String],
-        cacheHit: Bool = false, arm: CallEvent.ExperimentArm? = nil, cacheKey: String? = nil, resultHash: String? = nil
+        tool: String, context: MCPRequestContext, arguments: ArraySlice<UInt8>, backend: String, start: ContinuousClock.Instant, outcome: CallEvent.Outcome,
+        cacheHit: Bool = false, arm: CallEvent.ExperimentArm? = nil, cacheKey: @autoclosure () -> String? = nil, resultHash: @autoclosure () -> String? = nil
     ) {
         let elapsed = ContinuousClock.now - start
         metrics.toolCall(outcome, duration: elapsed)
+        guard telemetry.isEnabled else { return }
         telemetry.record(
             CallEvent(
                 timestamp: Date().timeIntervalSince1970, tool: tool, principal: context.principal, backend: backend,
-                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: shape, arm: arm,
-                cacheKey: cacheKey, resultHash: resultHash
+                latencyMilliseconds: elapsed.seconds * 1000, outcome: outcome, cacheHit: cacheHit, argumentShape: Self.argumentShape(arguments), arm: arm,
+                cacheKey: cacheKey(), resultHash: resultHash()
             )
         )
     }

@@ -24,9 +24,12 @@ final class TelemetryReporter: Service, Sendable {
         self.interval = interval
     }
 
+    /// Whether events go anywhere (a learn service is configured); without one, `record` drops them.
+    var isEnabled: Bool { client != nil }
+
     /// Queues an event; never waits.
     func record(_ event: CallEvent) {
-        guard client != nil else { return }
+        guard isEnabled else { return }
         let accepted = buffer.withLock { events -> Bool in
             guard events.count < capacity else { return false }
             events.append(event)
