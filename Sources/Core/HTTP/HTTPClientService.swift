@@ -12,6 +12,8 @@ import Synchronization
 /// comes back on the thread that made it.
 public final class HTTPClientService: Service, Sendable {
     private let connectionsPerHost: Int
+    /// Keep-alive connections per event loop for calls answered whole (``ServiceClient/send(_:_:body:principal:headers:timeout:)``).
+    public let connections = ServiceConnectionPool()
     private let created = Mutex<Clients>(Clients())
 
     private struct Clients {
@@ -56,6 +58,7 @@ public final class HTTPClientService: Service, Sendable {
 
     public func run() async throws {
         try? await gracefulShutdown()
+        connections.shutdown()
         for client in created.withLock({ $0.all }) {
             try await client.shutdown()
         }

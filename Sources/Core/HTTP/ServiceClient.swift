@@ -29,6 +29,15 @@ public struct ServiceResponse: Sendable {
     public let status: Int
     public let headers: HTTPHeaders
     public let body: ByteBuffer
+    /// Whether the connection it came on may carry another request.
+    let keepAlive: Bool
+
+    init(status: Int, headers: HTTPHeaders, body: ByteBuffer, keepAlive: Bool = true) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.keepAlive = keepAlive
+    }
 
     public var bytes: [UInt8] { Array(body.readableBytesView) }
 
@@ -43,6 +52,8 @@ public struct ServiceResponse: Sendable {
 public struct ServiceClient: Sendable {
     public let baseURL: String
     private let clients: Clients
+    /// Where `send` connects on the service's own connection pool: set for plain `http://` base URLs.
+    private let origin: Origin?
     private let secret: String
     private let timeout: Duration
     /// Largest answer accepted.
@@ -72,6 +83,7 @@ public struct ServiceClient: Sendable {
 
     private init(baseURL: String, clients: Clients, secret: String, timeout: Duration, maxResponseBytes: Int) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        origin = Origin(self.baseURL)
         self.clients = clients
         self.secret = secret
         self.timeout = timeout
@@ -83,6 +95,21 @@ public struct ServiceClient: Sendable {
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, principal: String? = nil,
         headers extra: [(String, String)] = [], timeout: Duration? = nil
     ) async throws(ServiceCallError) -> ServiceResponse {
+        if case .perLoop(let service) = clients, let origin {
+            var head = HTTPRequestHead(
+                version: .http1_1, method: method, uri: origin.path + path, headers: headers(principal: principal, extra: extra, hasBody: body != nil)
+            )
+            head.headers.add(name: "Host", value: origin.authority)
+            if body != nil || method == .POST || method == .PUT { head.headers.add(name: "Content-Length", value: String(body?.count ?? 0)) }
+            do {
+                return try await service.connections.send(
+                    host: origin.host, port: origin.port, head: head, body: body.map { ByteBuffer(bytes: $0) },
+                    timeout: .nanoseconds(Int64((timeout ?? self.timeout).seconds * 1e9)), maxResponseBytes: maxResponseBytes
+                )
+            } catch {
+                throw classify(error, path: path)
+            }
+        }
         let response = try await start(method, path, body: body, principal: principal, headers: extra, timeout: timeout)
         do {
             let collected = try await response.body.collect(upTo: maxResponseBytes)
@@ -135,6 +162,13 @@ public struct ServiceClient: Sendable {
     }
 
     private func classify(_ error: any Error, path: String) -> ServiceCallError {
+        if let error = error as? ServiceConnectionError {
+            switch error.code {
+            case .timeout: return ServiceCallError(code: .timeout, target: baseURL + path, message: "timed out", status: nil)
+            case .tooLarge: return ServiceCallError(code: .invalidResponse, target: baseURL + path, message: error.message, status: nil)
+            case .connect, .closed: return ServiceCallError(code: .unreachable, target: baseURL + path, message: error.message, status: nil)
+            }
+        }
         if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             return ServiceCallError(code: .timeout, target: baseURL + path, message: "timed out", status: nil)
         }
@@ -142,5 +176,43 @@ public struct ServiceClient: Sendable {
             return ServiceCallError(code: .timeout, target: baseURL + path, message: "cancelled", status: nil)
         }
         return ServiceCallError(code: .unreachable, target: baseURL + path, message: "\(error)", status: nil)
+    }
+}
+
+/// The host, port and path prefix of a plain `http://` base URL.
+private struct Origin: Sendable {
+    let host: String
+    let port: Int
+    /// `host:port` as the `Host` header carries it.
+    let authority: String
+    /// The base URL's path, without a trailing slash ("" for none).
+    let path: String
+
+    init?(_ url: String) {
+        guard url.hasPrefix("http://") else { return nil }
+        let rest = url.dropFirst("http://".count)
+        let authority = rest.prefix { $0 != "/" }
+        path = String(rest.dropFirst(authority.count))
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = String(authority[authority.index(after: authority.startIndex)..<close])
+            let after = authority[authority.index(after: close)...]
+            if after.isEmpty {
+                port = 80
+            } else {
+                guard after.hasPrefix(":"), let number = Int(after.dropFirst()) else { return nil }
+                port = number
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = String(authority[..<colon])
+            guard let number = Int(authority[authority.index(after: colon)...]) else { return nil }
+            port = number
+        } else {
+            host = String(authority)
+            port = 80
+        }
+        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        self.authority = String(authority)
     }
 }
