@@ -73,14 +73,17 @@ eval: deps
 bench: bench-gateway bench-redis bench-tools bench-learn
 
 # Gateway benchmark: wrk on loopback against the release gateway, the tool service directly and the Python
-# SDK server, BENCH_SECONDS per load point (12 points); paste its output into docs/benchmarks.md.
+# SDK server, BENCH_SECONDS per load point (16 points); paste its output into docs/benchmarks.md.
+# BENCH_BASELINE=<dir with an earlier build's Gateway and ToolService> adds alternating rounds against it.
 BENCH_SECONDS ?= 10
+BENCH_BASELINE ?=
 bench-gateway: deps
 	$(call apt_install,$(BENCH_DEPS))
 	@$(MAKE) --no-print-directory $(PYTHON)
 	swift build -c release --product Gateway
 	swift build -c release --product ToolService
-	$(PYTHON) bench/gateway_bench.py $(abspath .build/release) $(abspath $(PYTHON)) --seconds $(BENCH_SECONDS)
+	$(PYTHON) bench/gateway_bench.py $(abspath .build/release) $(abspath $(PYTHON)) --seconds $(BENCH_SECONDS) \
+		$(if $(BENCH_BASELINE),--baseline $(abspath $(BENCH_BASELINE)))
 
 # Redis client vs redis-benchmark, and tools/call latency with and without the cache (docs/benchmarks.md).
 bench-redis: test-deps

@@ -2,8 +2,12 @@
 through the gateway, straight to the tool service (the gateway's own overhead is the difference), and
 served by the official MCP Python SDK for comparison. Prints a Markdown table and the ratios.
 
-usage: gateway_bench.py BIN_DIR PYTHON [--seconds 10] [--concurrency 1,16,64,256]
+usage: gateway_bench.py BIN_DIR PYTHON [--seconds 10] [--concurrency 1,16,64,256] [--baseline OTHER_BIN_DIR [--rounds 4]]
 Everything listens on 127.0.0.1; every load point is bounded by --seconds; all processes are stopped at the end.
+
+With --baseline, a second gateway and tool service from OTHER_BIN_DIR (an earlier build) run alongside, and
+at each concurrency the gateway target is measured in alternating rounds, baseline then this build, so that
+the comparison sees the same machine (on a noisy VM, runs minutes apart differ by more than most changes).
 """
 
 import argparse
@@ -17,6 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from statistics import median
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -110,6 +115,8 @@ def main() -> None:
     parser.add_argument("python")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", default="1,16,64,256")
+    parser.add_argument("--baseline", help="a directory with an earlier build's Gateway and ToolService to compare with")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per concurrency with --baseline")
     arguments = parser.parse_args()
     levels = [int(c) for c in arguments.concurrency.split(",")]
     bin_dir = Path(arguments.bin)
@@ -119,22 +126,30 @@ def main() -> None:
     key_hash = hashlib.sha256(KEY.encode()).hexdigest()
     processes = []
     try:
-        processes.append(subprocess.Popen([str(bin_dir / "ToolService")], env=dict(
-            base_env, SWITCHBOARD_PORT=str(tools_port), SWITCHBOARD_CONFORMANCE_FIXTURES="true"), stderr=subprocess.DEVNULL))
-        processes.append(subprocess.Popen([str(bin_dir / "Gateway")], env=dict(
-            base_env, SWITCHBOARD_PORT=str(gateway_port), SWITCHBOARD_TOOLS_URL=f"http://127.0.0.1:{tools_port}",
-            SWITCHBOARD_LEARN_URL="", SWITCHBOARD_API_KEYS=f"bench:{key_hash}",
-            # The fixture is read-only, so the result cache would answer it; measure the forwarding path.
-            SWITCHBOARD_CACHE_TTL="0"), stderr=subprocess.DEVNULL))
+        def start_pair(directory: Path, tools_port: int, gateway_port: int) -> None:
+            processes.append(subprocess.Popen([str(directory / "ToolService")], env=dict(
+                base_env, SWITCHBOARD_PORT=str(tools_port), SWITCHBOARD_CONFORMANCE_FIXTURES="true"), stderr=subprocess.DEVNULL))
+            processes.append(subprocess.Popen([str(directory / "Gateway")], env=dict(
+                base_env, SWITCHBOARD_PORT=str(gateway_port), SWITCHBOARD_TOOLS_URL=f"http://127.0.0.1:{tools_port}",
+                SWITCHBOARD_LEARN_URL="", SWITCHBOARD_API_KEYS=f"bench:{key_hash}",
+                # The fixture is read-only, so the result cache would answer it; measure the forwarding path.
+                SWITCHBOARD_CACHE_TTL="0"), stderr=subprocess.DEVNULL))
+
+        start_pair(bin_dir, tools_port, gateway_port)
         processes.append(subprocess.Popen([arguments.python, str(HERE / "python_server.py"), str(python_port)], stderr=subprocess.DEVNULL))
         for port in (tools_port, gateway_port, python_port):
             wait_http(f"http://127.0.0.1:{port}/health" if port != python_port else f"http://127.0.0.1:{port}/mcp")
+        if arguments.baseline:
+            baseline_tools_port, baseline_gateway_port = free_port(), free_port()
+            start_pair(Path(arguments.baseline), baseline_tools_port, baseline_gateway_port)
+            for port in (baseline_tools_port, baseline_gateway_port):
+                wait_http(f"http://127.0.0.1:{port}/health")
 
         body, headers = modern_request(gateway_port)
         direct_body = json.dumps({"name": TOOL, "arguments": {}})
         direct_headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
         python_headers = {k: v for k, v in headers.items() if k != "Authorization"}
-        tools_pid, gateway_pid, python_pid = (process.pid for process in processes)
+        tools_pid, gateway_pid, python_pid = (process.pid for process in processes[:3])
         # The processes that do the work of each target's requests, whose CPU time and context switches are counted.
         servers = {"gateway": [gateway_pid, tools_pid], "tool service (direct)": [tools_pid], "Python SDK server": [python_pid],
                    "gateway GET /health": [gateway_pid]}
@@ -162,6 +177,22 @@ def main() -> None:
                 point = results[(name, connections)]
                 print(f"  {name:<22} c={connections:<4} {point['rps']:>9.0f} req/s  p50 {point['p50_us']} µs  p99 {point['p99_us']} µs"
                       f"  errors {point['non2xx'] + point['socket_errors']}", file=sys.stderr)
+        if arguments.baseline:
+            pairs = {"baseline": (f"http://127.0.0.1:{baseline_gateway_port}/mcp", [processes[4].pid, processes[3].pid]),
+                     "this build": (f"http://127.0.0.1:{gateway_port}/mcp", [gateway_pid, tools_pid])}
+            check(pairs["baseline"][0], body, headers)
+            wrk(pairs["baseline"][0], body, headers, 4, 2)
+            rounds = {}
+            for connections in levels:
+                for _ in range(arguments.rounds):
+                    for name, (url, pids) in pairs.items():
+                        before = [usage(pid) for pid in pids]
+                        point = wrk(url, body, headers, connections, arguments.seconds)
+                        after = [usage(pid) for pid in pids]
+                        requests = max(point["requests"], 1)
+                        point["cpu_us"] = [(a[0] - b[0]) * 1e6 / requests for a, b in zip(after, before)]
+                        rounds.setdefault((name, connections), []).append(point)
+                print(f"  side by side c={connections} done", file=sys.stderr)
     finally:
         for process in processes:
             process.terminate()
@@ -192,6 +223,25 @@ def main() -> None:
               f"gateway overhead at p50 {gateway['p50_us'] - direct['p50_us']} µs (gateway {gateway['p50_us']} µs − direct {direct['p50_us']} µs); "
               f"floor: GET /health p50 {results[('gateway GET /health', connections)]['p50_us']} µs")
 
+    if arguments.baseline:
+        print(f"\nSide by side with {arguments.baseline}: the gateway target in {arguments.rounds} alternating rounds of "
+              f"{arguments.seconds} s per concurrency, medians:\n")
+        print("| build | connections | req/s | p50 µs | p99 µs | gateway CPU µs/request | tool service CPU µs/request |")
+        print("|---|---|---|---|---|---|---|")
+        for connections in levels:
+            for name in ("baseline", "this build"):
+                points = rounds[(name, connections)]
+                print(f"| {name} | {connections} | {median(p['rps'] for p in points):.0f} | {median(p['p50_us'] for p in points):.0f} | "
+                      f"{median(p['p99_us'] for p in points):.0f} | {median(p['cpu_us'][0] for p in points):.0f} | {median(p['cpu_us'][1] for p in points):.0f} |")
+        print()
+        for connections in levels:
+            old_points, new_points = rounds[("baseline", connections)], rounds[("this build", connections)]
+            change = lambda key, index=None: (median(p[key] if index is None else p[key][index] for p in new_points)
+                                              / median(p[key] if index is None else p[key][index] for p in old_points) - 1) * 100
+            print(f"c={connections}: throughput {change('rps'):+.0f} %, p50 {change('p50_us'):+.0f} %, "
+                  f"gateway CPU per call {change('cpu_us', 0):+.0f} %, tool service CPU per call {change('cpu_us', 1):+.0f} %")
+
 
 if __name__ == "__main__":
     main()
+

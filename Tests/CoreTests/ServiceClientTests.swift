@@ -94,13 +94,40 @@ struct ServiceClientTests {
         }
     }
 
+    @Test func callsBeyondTheConnectionLimitWaitForAConnectionToComeFree() async throws {
+        try await withServer(connections: 2) { server, client in
+            // Two calls hold both connections without an answer; the others queue behind them.
+            let stuck = (0..<2).map { _ in Task { try await client.send(.GET, "/silent", timeout: .milliseconds(300)) } }
+            try await waitUntil { server.open == 2 }
+            let answered = Tally()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<16 {
+                    group.addTask {
+                        let response = try await client.send(.POST, "/echo", body: Array("q\(index)".utf8))
+                        #expect(try response.json()["body"] == .string("q\(index)"))
+                        answered.add()
+                    }
+                }
+                // While both connections are held, nobody else connects or gets an answer.
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(server.connections == 2)
+                #expect(answered.count == 0)
+                try await group.waitForAll()
+            }
+            #expect(answered.count == 16)
+            for call in stuck { await #expect(throws: ServiceCallError.self) { try await call.value } }
+            // Each timed-out call's connection was closed and its place taken by one new connection.
+            #expect(server.connections == 4)
+        }
+    }
+
     // MARK: - Harness
 
     private func withServer(
-        maxResponseBytes: Int = 8 << 20, _ body: (TestHTTPServer, ServiceClient) async throws -> Void
+        maxResponseBytes: Int = 8 << 20, connections: Int = 64, _ body: (TestHTTPServer, ServiceClient) async throws -> Void
     ) async throws {
         let server = try await TestHTTPServer.start()
-        let http = HTTPClientService()
+        let http = HTTPClientService(connectionsPerHost: connections)
         let client = ServiceClient(
             baseURL: "http://127.0.0.1:\(server.port)/base/", http: http, secret: "secret", timeout: .seconds(10), maxResponseBytes: maxResponseBytes
         )
@@ -141,6 +168,12 @@ struct ServiceClientTests {
     }
 }
 
+final class Tally: Sendable {
+    private let value = Mutex(0)
+    var count: Int { value.withLock { $0 } }
+    func add() { value.withLock { $0 += 1 } }
+}
+
 /// A small HTTP/1.1 server on 127.0.0.1 that counts connections.
 final class TestHTTPServer: Sendable {
     private let channel: any Channel
@@ -149,6 +182,7 @@ final class TestHTTPServer: Sendable {
 
     var connections: Int { counts.value.withLock { $0.accepted } }
     var open: Int { counts.value.withLock { $0.open } }
+
 
     private init(channel: any Channel, counts: Counts) {
         self.channel = channel

@@ -13,7 +13,7 @@ import Synchronization
 public final class HTTPClientService: Service, Sendable {
     private let connectionsPerHost: Int
     /// Keep-alive connections per event loop for calls answered whole (``ServiceClient/send(_:_:body:principal:headers:timeout:)``).
-    public let connections = ServiceConnectionPool()
+    public let connections: ServiceConnectionPool
     private let created = Mutex<Clients>(Clients())
 
     private struct Clients {
@@ -25,6 +25,7 @@ public final class HTTPClientService: Service, Sendable {
     /// - Parameter connectionsPerHost: how many keep-alive connections one upstream may get (per client).
     public init(connectionsPerHost: Int = 64) {
         self.connectionsPerHost = connectionsPerHost
+        connections = ServiceConnectionPool(connectionsPerUpstream: connectionsPerHost)
     }
 
     /// The client over the whole event-loop group.

@@ -16,7 +16,11 @@ public enum RequestID {
     /// and unlikely to repeat across processes (a random salt), without a system call per id.
     public static func generate() -> String {
         let count = counter.wrappingAdd(1, ordering: .relaxed).oldValue
-        return hex(mix(seed.0 &+ count), digits: 16) + hex(UInt64(seed.1), digits: 8)
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            write(mix(seed.0 &+ count), digits: 16, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<16]))
+            write(UInt64(seed.1), digits: 8, into: UnsafeMutableBufferPointer(rebasing: buffer[16..<24]))
+            return 24
+        }
     }
 
     /// SplitMix64's finaliser: a bijection, so distinct counters give distinct ids.
@@ -32,8 +36,13 @@ public enum RequestID {
         !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
     }
 
-    static func hex(_ value: UInt64, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    /// The low `digits` hex digits of `value`, zero-padded, in lower case.
+    private static func write(_ value: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        var rest = value
+        for index in stride(from: digits - 1, through: 0, by: -1) {
+            let digit = UInt8(truncatingIfNeeded: rest & 0xF)
+            buffer[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+            rest >>= 4
+        }
     }
 }

@@ -9,19 +9,19 @@ import Synchronization
 ///
 /// A call made on an event loop (see ``EventLoopExecutor``) takes an idle connection of that loop or opens
 /// one there, writes the request and completes when the answer's last byte is read: one thread, no
-/// request state machine beyond the one the call needs. A connection goes back to its loop's idle list when
-/// the answer allows keep-alive, and is closed on any error, timeout or cancellation, so a connection is
-/// never shared by two calls.
+/// request state machine beyond the one the call needs. A loop opens at most `connectionsPerUpstream`
+/// connections to one upstream; further calls wait for one to come free. A connection goes back to its
+/// loop when the answer allows keep-alive, and is closed on any error, timeout or cancellation, so a
+/// connection never carries two calls at once.
 public final class ServiceConnectionPool: Sendable {
-    /// Idle connections kept per loop and upstream; more are closed when they come back.
-    private let idleLimit: Int
+    private let connectionsPerUpstream: Int
     private let connectTimeout: TimeAmount
     private let pools = Mutex<[ObjectIdentifier: LoopPool]>([:])
     /// Where calls made off the event loops go (one loop, so that they share its idle connections).
     private let home = MultiThreadedEventLoopGroup.singleton.next()
 
-    public init(idleLimit: Int = 64, connectTimeout: TimeAmount = .seconds(2)) {
-        self.idleLimit = idleLimit
+    public init(connectionsPerUpstream: Int = 64, connectTimeout: TimeAmount = .seconds(2)) {
+        self.connectionsPerUpstream = max(connectionsPerUpstream, 1)
         self.connectTimeout = connectTimeout
     }
 
@@ -51,7 +51,7 @@ public final class ServiceConnectionPool: Sendable {
     private func pool(for loop: any EventLoop) -> LoopPool {
         pools.withLock { pools in
             if let pool = pools[ObjectIdentifier(loop)] { return pool }
-            let pool = LoopPool(loop: loop, idleLimit: idleLimit, connectTimeout: connectTimeout)
+            let pool = LoopPool(loop: loop, limit: connectionsPerUpstream, connectTimeout: connectTimeout)
             pools[ObjectIdentifier(loop)] = pool
             return pool
         }
@@ -80,26 +80,70 @@ private struct Upstream: Hashable {
     let port: Int
 }
 
-/// One loop's idle connections; touched only on that loop.
+/// One loop's connections; touched only on that loop.
 private final class LoopPool: @unchecked Sendable {
     let loop: any EventLoop
-    private let idleLimit: Int
+    private let limit: Int
     private let connectTimeout: TimeAmount
-    private var idle: [Upstream: [Connection]] = [:]
+    private var upstreams: [Upstream: Connections] = [:]
     private var closed = false
 
-    init(loop: any EventLoop, idleLimit: Int, connectTimeout: TimeAmount) {
+    /// The connections of one upstream on this loop.
+    private struct Connections {
+        var idle: [Connection] = []
+        /// Open or being opened, idle or busy.
+        var open = 0
+        /// Calls waiting for a connection, first come first served.
+        var waiting = CircularBuffer<EventLoopPromise<Connection>>()
+    }
+
+    init(loop: any EventLoop, limit: Int, connectTimeout: TimeAmount) {
         self.loop = loop
-        self.idleLimit = idleLimit
+        self.limit = limit
         self.connectTimeout = connectTimeout
     }
 
-    /// An idle open connection to `upstream`, or a new one.
+    /// An idle open connection to `upstream`, a new one while under the limit, or the next one to come free.
     func acquire(_ upstream: Upstream) -> EventLoopFuture<Connection> {
         loop.assertInEventLoop()
-        while let connection = idle[upstream]?.popLast() {
+        while let connection = upstreams[upstream]?.idle.popLast() {
             if connection.channel.isActive { return loop.makeSucceededFuture(connection) }
         }
+        if upstreams[upstream, default: Connections()].open < limit {
+            return connect(upstream)
+        }
+        let promise = loop.makePromise(of: Connection.self)
+        upstreams[upstream, default: Connections()].waiting.append(promise)
+        return promise.futureResult
+    }
+
+    /// Takes back a connection whose call ended with a complete keep-alive answer (or never used it).
+    func release(_ connection: Connection, to upstream: Upstream) {
+        loop.assertInEventLoop()
+        guard !closed, connection.channel.isActive else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        if let waiter = upstreams[upstream]?.waiting.popFirst() {
+            waiter.succeed(connection)
+        } else {
+            upstreams[upstream, default: Connections()].idle.append(connection)
+        }
+    }
+
+    func shutdown() {
+        loop.execute {
+            self.closed = true
+            for connections in self.upstreams.values {
+                for connection in connections.idle { connection.channel.close(promise: nil) }
+                for waiter in connections.waiting { waiter.fail(ServiceConnectionError(code: .closed, message: "the client is shutting down")) }
+            }
+            self.upstreams.removeAll()
+        }
+    }
+
+    private func connect(_ upstream: Upstream) -> EventLoopFuture<Connection> {
+        upstreams[upstream, default: Connections()].open += 1
         let collector = ResponseCollector()
         return ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
@@ -111,28 +155,24 @@ private final class LoopPool: @unchecked Sendable {
                 }
             }
             .connect(host: upstream.host, port: upstream.port)
-            .map { Connection(channel: $0, collector: collector) }
+            .map { channel in
+                channel.closeFuture.whenComplete { _ in self.connectionClosed(upstream) }
+                return Connection(channel: channel, collector: collector)
+            }
             .flatMapErrorThrowing { error in
-                throw ServiceConnectionError(code: .connect, message: "cannot connect to \(upstream.host):\(upstream.port): \(error)")
+                let failure = ServiceConnectionError(code: .connect, message: "cannot connect to \(upstream.host):\(upstream.port): \(error)")
+                // The upstream is not there: the calls waiting for it would fail the same way.
+                self.upstreams[upstream]?.open -= 1
+                while let waiter = self.upstreams[upstream]?.waiting.popFirst() { waiter.fail(failure) }
+                throw failure
             }
     }
 
-    /// Takes back a connection whose call ended with a complete keep-alive answer.
-    func release(_ connection: Connection, to upstream: Upstream) {
-        loop.assertInEventLoop()
-        guard !closed, connection.channel.isActive, idle[upstream, default: []].count < idleLimit else {
-            connection.channel.close(promise: nil)
-            return
-        }
-        idle[upstream, default: []].append(connection)
-    }
-
-    func shutdown() {
-        loop.execute {
-            self.closed = true
-            for connection in self.idle.values.joined() { connection.channel.close(promise: nil) }
-            self.idle.removeAll()
-        }
+    /// A connection closed: its place goes to the first waiting call.
+    private func connectionClosed(_ upstream: Upstream) {
+        upstreams[upstream]?.open -= 1
+        guard !closed, let waiter = upstreams[upstream]?.waiting.popFirst() else { return }
+        connect(upstream).cascade(to: waiter)
     }
 }
 
@@ -178,7 +218,7 @@ private final class Call: @unchecked Sendable {
                     if let body = self.body { connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil) }
                     connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 case .success(let connection):
-                    connection.channel.close(promise: nil)  // the call timed out or was cancelled while connecting
+                    self.pool.release(connection, to: self.upstream)  // the call ended while waiting for it
                 case .failure(let error):
                     self.finish(.failure(error))
                 }

@@ -13,10 +13,11 @@ struct AcceptedTypes: Sendable {
         var json = false
         var eventStream = false
         for value in values {
-            for item in value.split(separator: ",") {
+            for item in value.utf8.split(separator: UInt8(ascii: ",")) {
                 let media = Self.mediaType(item)
-                json = json || media == "application/json" || media == "application/*" || media == "*/*"
-                eventStream = eventStream || media == "text/event-stream" || media == "text/*" || media == "*/*"
+                let any = media.elementsEqual("*/*".utf8)
+                json = json || any || Self.equalsIgnoringCase(media, "application/json") || Self.equalsIgnoringCase(media, "application/*")
+                eventStream = eventStream || any || Self.equalsIgnoringCase(media, "text/event-stream") || Self.equalsIgnoringCase(media, "text/*")
             }
         }
         self.json = json
@@ -26,14 +27,24 @@ struct AcceptedTypes: Sendable {
     /// Whether a `Content-Type` value is JSON (parameters such as charset are ignored).
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        return mediaType(contentType[...]) == "application/json"
+        return equalsIgnoringCase(mediaType(contentType.utf8[...]), "application/json")
     }
 
-    /// The media type of a header item: what comes before any `;`, without blanks around it, in lower case.
-    private static func mediaType(_ item: Substring) -> String {
-        let bytes = item.utf8.prefix { $0 != UInt8(ascii: ";") }
+    /// The media type of a header item: what comes before any `;`, without blanks around it.
+    private static func mediaType(_ item: Substring.UTF8View.SubSequence) -> Substring.UTF8View.SubSequence {
         let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        let trimmed = bytes.drop(while: isBlank).reversed().drop(while: isBlank).reversed()
-        return String(decoding: trimmed.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+        var media = item.prefix { $0 != UInt8(ascii: ";") }.drop(while: isBlank)
+        while let last = media.last, isBlank(last) { media = media.dropLast() }
+        return media
+    }
+
+    /// ASCII case-insensitive comparison with a lower-case media type.
+    private static func equalsIgnoringCase(_ bytes: Substring.UTF8View.SubSequence, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        return lowercase.withUTF8Buffer { expected in
+            zip(bytes, expected).allSatisfy { byte, wanted in
+                ((UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte) == wanted
+            }
+        }
     }
 }
