@@ -4,12 +4,12 @@ import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// Owns the process's pooled HTTP clients, created on first use, and shuts them down when the service
-/// group stops. Add it first to the application's services so that it stops last.
+/// Owns the process's outgoing HTTP connections and shuts them down when the service group stops. Add it
+/// first to the application's services so that it stops last.
 ///
-/// Besides the client over the whole event-loop group there is one client per event loop, whose
-/// connections all live on that loop: a call made on a loop (see ``EventLoopExecutor``) goes out and
-/// comes back on the thread that made it.
+/// Calls answered whole go over ``connections``, whose connections live on the event loop of the call: a call
+/// made on a loop (see ``EventLoopExecutor``) goes out and comes back on the thread that made it. Streamed
+/// answers use an AsyncHTTPClient, one per event loop for the same reason, created on first use.
 public final class HTTPClientService: Service, Sendable {
     private let connectionsPerHost: Int
     /// Keep-alive connections per event loop for calls answered whole (``ServiceClient/send(_:_:body:principal:headers:timeout:)``).
@@ -69,7 +69,7 @@ public final class HTTPClientService: Service, Sendable {
 /// Runs Swift concurrency's global executor on NIO's event-loop threads, for services whose requests are
 /// all I/O: a handler then resumes on the loop that read its request instead of hopping to the cooperative
 /// pool and back, and a call it makes to another service goes out on a connection of that same loop
-/// (``HTTPClientService/clientOnCurrentLoop``).
+/// (``ServiceConnectionPool``).
 /// It costs one rule, which these services keep anyway: nothing blocks on the cooperative pool (blocking
 /// system calls run on dedicated threads).
 public enum EventLoopExecutor {
