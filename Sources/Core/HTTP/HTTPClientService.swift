@@ -78,4 +78,14 @@ public enum EventLoopExecutor {
     public static func takeOver() -> Bool {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
+
+    /// The event loop the caller runs on, if any: where work finished on another thread should resume it.
+    public static var currentLoop: (any EventLoop)? { MultiThreadedEventLoopGroup.currentEventLoop }
+
+    /// Runs `resume` (a continuation's resumption) on `loop`, or at once when there is none. A task resumed from a
+    /// thread that is not a loop would otherwise continue on any loop, and its response would then cross back to the
+    /// loop of its connection.
+    public static func resume(on loop: (any EventLoop)?, _ resume: @escaping @Sendable () -> Void) {
+        if let loop { loop.execute(resume) } else { resume() }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchboardCore
 
 /// Runs blocking system calls (file I/O, directory walks, pipe writes) off the cooperative thread pool,
 /// on a pool of up to 64 dedicated threads, so that a slow job (a big search) never holds up others.
@@ -7,8 +8,12 @@ enum Blocking {
     private static let pool = BlockingPool(maxThreads: 64)
 
     static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-        try await withCheckedThrowingContinuation { continuation in
-            pool.submit { continuation.resume(with: Result { try body() }) }
+        let caller = EventLoopExecutor.currentLoop
+        return try await withCheckedThrowingContinuation { continuation in
+            pool.submit {
+                let result = Result { try body() }
+                EventLoopExecutor.resume(on: caller) { continuation.resume(with: result) }
+            }
         }
     }
 }

@@ -107,8 +107,12 @@ final class AuditLog: Sendable {
     func append(_ record: AuditRecord) async -> Bool {
         guard path != nil else { return true }
         let line = record.line
+        let caller = EventLoopExecutor.currentLoop
         return await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: self.write(line)) }
+            queue.async {
+                let written = self.write(line)
+                EventLoopExecutor.resume(on: caller) { continuation.resume(returning: written) }
+            }
         }
     }
 
