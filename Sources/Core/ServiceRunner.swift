@@ -83,7 +83,7 @@ public enum ServiceRunner {
                 keys: keys, environment: ProcessInfo.processInfo.environment, arguments: isHealthcheck ? Array(arguments.dropFirst()) : arguments
             )
         } catch {
-            FileHandle.standardError.write(Data("\(program): \(error.description)\n".utf8))
+            StandardStream.error.write("\(program): \(error.description)\n")
             exit(2)
         }
         if isHealthcheck {
@@ -111,7 +111,7 @@ public enum ServiceRunner {
         } catch {
             let message = describe(error, address: address)
             logger.critical("\(message)")
-            FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
+            StandardStream.error.write("\(program): \(message)\n")
             exit(1)
         }
     }
@@ -140,9 +140,9 @@ public enum ServiceRunner {
         do {
             let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(3))
             ok = response.status == .ok
-            if !ok { FileHandle.standardError.write(Data("unhealthy: \(url) answered \(response.status.code)\n".utf8)) }
+            if !ok { StandardStream.error.write("unhealthy: \(url) answered \(response.status.code)\n") }
         } catch {
-            FileHandle.standardError.write(Data("unhealthy: \(url): \(error)\n".utf8))
+            StandardStream.error.write("unhealthy: \(url): \(error)\n")
         }
         try? await client.shutdown()
         return ok

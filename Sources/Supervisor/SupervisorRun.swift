@@ -140,9 +140,10 @@ struct SupervisorRun {
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
-    /// What replicas inherit from the supervisor's environment: the basics, not the caller's whole shell.
+    /// What replicas inherit from the supervisor's environment: the basics, not the caller's whole shell
+    /// (`SWIFT_BACKTRACE` so that how a crashing replica reports itself can be set for the whole suite).
     static func baseEnvironment(_ environment: [String: String]) -> [String: String] {
-        let kept = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SWITCHBOARD_LOG_LEVEL"]
+        let kept = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "SWITCHBOARD_LOG_LEVEL", "SWIFT_BACKTRACE"]
         return environment.filter { kept.contains($0.key) }
     }
 }
@@ -152,7 +153,7 @@ struct Output: Sendable {
     func note(_ text: String) { print("switchboard: \(text)") }
 
     func error(_ text: String) {
-        FileHandle.standardError.write(Data("switchboard: \(text)\n".utf8))
+        StandardStream.error.write("switchboard: \(text)\n")
     }
 
     func summary(_ status: JSONValue, apiKeySource: String, controlPort: Int) {

@@ -23,6 +23,19 @@ struct ServiceBinaryTests {
         #expect(result.stderr.hasSuffix("LearnService: cannot listen on 127.0.0.1:\(port): address already in use\n"), "\(result.stderr)")
     }
 
+    /// A healthcheck whose reader went away (the supervisor gave up on it) still exits 1: writing "unhealthy" to a
+    /// closed pipe loses the line instead of trapping (`FileHandle.write` did, leaving a stuck backtracer behind).
+    @Test(arguments: ["Gateway", "ToolService"])
+    func aHealthcheckWritingToAClosedPipeExitsOneInsteadOfCrashing(program: String) async throws {
+        let port = TestEnvironment.freePorts(1)
+        // SIGPIPE ignored, as in a child of the supervisor; the pipe's reader exits at once.
+        let script = "trap '' PIPE; \"$0\" healthcheck --port \(port) 2>&1 >/dev/null | true; exit ${PIPESTATUS[0]}"
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        let result = try await CommandRunner.run("/bin/bash", ["-c", script, binary(program)], environment: environment, timeout: .seconds(30))
+        #expect(result.code == 1, "\(program) healthcheck ended with \(result.code): \(result.stderr)")
+    }
+
     @Test func healthcheckProbesTheServiceAndSIGTERMStopsItCleanly() async throws {
         let port = TestEnvironment.freePorts(1)
         let down = try await CommandRunner.run(binary("ToolService"), ["healthcheck", "--port", String(port)], timeout: .seconds(30))

@@ -51,14 +51,7 @@ public struct JSONLogHandler: LogHandler {
             writer.string("\(event.file.split(separator: "/").last ?? ""):\(event.line)")
         }
         writer.raw("}\n")
-        writer.bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Foundation.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 { break }
-                offset += written
-            }
-        }
+        writer.bytes.withUnsafeBytes { StandardStream.write($0, to: fileDescriptor) }
     }
 
     private static func write(_ value: Logger.Metadata.Value, into writer: inout JSONWriter) {

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import SwitchboardCore
 
 /// `switchboard probe URL`: an HTTP healthcheck for programs without their own (exit 0 on 2xx).
 struct ProbeCommand: AsyncParsableCommand {
@@ -18,13 +19,13 @@ struct ProbeCommand: AsyncParsableCommand {
         do {
             let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(Int64(timeout)))
             guard (200..<300).contains(response.status.code) else {
-                FileHandle.standardError.write(Data("unhealthy: \(url) answered \(response.status.code)\n".utf8))
+                StandardStream.error.write("unhealthy: \(url) answered \(response.status.code)\n")
                 throw ExitCode(1)
             }
         } catch let exit as ExitCode {
             throw exit
         } catch {
-            FileHandle.standardError.write(Data("unhealthy: \(url): \(error)\n".utf8))
+            StandardStream.error.write("unhealthy: \(url): \(error)\n")
             throw ExitCode(1)
         }
     }

@@ -120,7 +120,7 @@ final class Console: Sendable {
 
     func line(prefix: String, _ text: String) {
         let padded = prefix.padding(toLength: max(width, prefix.count), withPad: " ", startingAt: 0)
-        let output = Data("\(padded) | \(text)\n".utf8)
-        lock.withLock { _ in FileHandle.standardOutput.write(output) }
+        let output = "\(padded) | \(text)\n"
+        lock.withLock { _ in StandardStream.output.write(output) }
     }
 }
