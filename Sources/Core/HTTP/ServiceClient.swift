@@ -47,7 +47,8 @@ public struct ServiceResponse: Sendable {
 }
 
 /// The typed inter-service client: pooled keep-alive connections (made from an ``HTTPClientService``: its
-/// ``ServiceConnectionPool`` for answers read whole over plain `http://`, AsyncHTTPClient otherwise), a timeout per call, `X-Request-ID` propagated from the current request, and the suite's service secret as the
+/// ``ServiceConnectionPool`` for answers read whole over plain `http://`, AsyncHTTPClient otherwise), a timeout
+/// per call, `X-Request-ID` propagated from the current request, and the suite's service secret as the
 /// credential. It never carries a client's token.
 public struct ServiceClient: Sendable {
     public let baseURL: String
