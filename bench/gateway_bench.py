@@ -103,6 +103,17 @@ def usage(pid: int) -> tuple[float, int]:
     return cpu, switches
 
 
+def measure(url: str, body: str, headers: dict, connections: int, seconds: int, pids: list[int]) -> dict:
+    """One wrk load point, with the CPU time and context switches per request of each process in `pids`."""
+    before = [usage(pid) for pid in pids]
+    point = wrk(url, body, headers, connections, seconds)
+    after = [usage(pid) for pid in pids]
+    requests = max(point["requests"], 1)
+    point["cpu_us"] = [(a[0] - b[0]) * 1e6 / requests for a, b in zip(after, before)]
+    point["switches"] = [(a[1] - b[1]) / requests for a, b in zip(after, before)]
+    return point
+
+
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "unknown CPU")
     memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
@@ -167,14 +178,8 @@ def main() -> None:
         results = {}
         for name, (url, sent, sent_headers) in targets.items():
             for connections in levels:
-                before = [usage(pid) for pid in servers[name]]
-                point = wrk(url, sent, sent_headers, connections, arguments.seconds)
-                after = [usage(pid) for pid in servers[name]]
-                requests = max(point["requests"], 1)
-                point["cpu_us"] = [(a[0] - b[0]) * 1e6 / requests for a, b in zip(after, before)]
-                point["switches"] = [(a[1] - b[1]) / requests for a, b in zip(after, before)]
+                point = measure(url, sent, sent_headers, connections, arguments.seconds, servers[name])
                 results[(name, connections)] = point
-                point = results[(name, connections)]
                 print(f"  {name:<22} c={connections:<4} {point['rps']:>9.0f} req/s  p50 {point['p50_us']} µs  p99 {point['p99_us']} µs"
                       f"  errors {point['non2xx'] + point['socket_errors']}", file=sys.stderr)
         if arguments.baseline:
@@ -186,12 +191,7 @@ def main() -> None:
             for connections in levels:
                 for _ in range(arguments.rounds):
                     for name, (url, pids) in pairs.items():
-                        before = [usage(pid) for pid in pids]
-                        point = wrk(url, body, headers, connections, arguments.seconds)
-                        after = [usage(pid) for pid in pids]
-                        requests = max(point["requests"], 1)
-                        point["cpu_us"] = [(a[0] - b[0]) * 1e6 / requests for a, b in zip(after, before)]
-                        rounds.setdefault((name, connections), []).append(point)
+                        rounds.setdefault((name, connections), []).append(measure(url, body, headers, connections, arguments.seconds, pids))
                 print(f"  side by side c={connections} done", file=sys.stderr)
     finally:
         for process in processes:

@@ -105,7 +105,7 @@ public struct ServiceClient: Sendable {
             do {
                 return try await service.connections.send(
                     host: origin.host, port: origin.port, head: head, body: body.map { ByteBuffer(bytes: $0) },
-                    timeout: .nanoseconds(Int64((timeout ?? self.timeout).seconds * 1e9)), maxResponseBytes: maxResponseBytes
+                    timeout: TimeAmount(timeout ?? self.timeout), maxResponseBytes: maxResponseBytes
                 )
             } catch {
                 throw classify(error, path: path)
@@ -131,7 +131,7 @@ public struct ServiceClient: Sendable {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let limit = timeout ?? self.timeout
         do {
-            return try await clients.current.execute(request, timeout: .nanoseconds(Int64(limit.seconds * 1e9)))
+            return try await clients.current.execute(request, timeout: TimeAmount(limit))
         } catch {
             throw classify(error, path: path)
         }
@@ -194,26 +194,9 @@ private struct Origin: Sendable {
         let rest = url.dropFirst("http://".count)
         let authority = rest.prefix { $0 != "/" }
         path = String(rest.dropFirst(authority.count))
-        guard !authority.isEmpty, !authority.contains("@") else { return nil }
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else { return nil }
-            host = String(authority[authority.index(after: authority.startIndex)..<close])
-            let after = authority[authority.index(after: close)...]
-            if after.isEmpty {
-                port = 80
-            } else {
-                guard after.hasPrefix(":"), let number = Int(after.dropFirst()) else { return nil }
-                port = number
-            }
-        } else if let colon = authority.lastIndex(of: ":") {
-            host = String(authority[..<colon])
-            guard let number = Int(authority[authority.index(after: colon)...]) else { return nil }
-            port = number
-        } else {
-            host = String(authority)
-            port = 80
-        }
-        guard !host.isEmpty, (1...65535).contains(port) else { return nil }
+        guard !authority.isEmpty, !authority.contains("@"), let parsed = try? Authority(authority), let host = parsed.host else { return nil }
+        self.host = host
+        port = parsed.port ?? 80
         self.authority = String(authority)
     }
 }

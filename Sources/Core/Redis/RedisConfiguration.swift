@@ -78,28 +78,13 @@ public struct RedisConfiguration: Sendable, Equatable {
                     database = number
                 }
             }
-            var host = "127.0.0.1"
-            var port = 6379
-            if hostPart.hasPrefix("[") {
-                guard let close = hostPart.firstIndex(of: "]") else { throw invalid("unterminated IPv6 address") }
-                host = String(hostPart[hostPart.index(after: hostPart.startIndex)..<close])
-                let after = hostPart[hostPart.index(after: close)...]
-                if !after.isEmpty {
-                    guard after.hasPrefix(":"), let number = Int(after.dropFirst()), (1...65535).contains(number) else {
-                        throw invalid("port '\(after.dropFirst())' is not a number from 1 to 65535")
-                    }
-                    port = number
-                }
-            } else if let colon = hostPart.lastIndex(of: ":") {
-                let portText = hostPart[hostPart.index(after: colon)...]
-                guard let number = Int(portText), (1...65535).contains(number) else {
-                    throw invalid("port '\(portText)' is not a number from 1 to 65535")
-                }
-                port = number
-                if colon != hostPart.startIndex { host = String(hostPart[..<colon]) }
-            } else if !hostPart.isEmpty {
-                host = String(hostPart)
+            let authority: Authority
+            do {
+                authority = try Authority(hostPart)
+            } catch {
+                throw invalid(error.message)
             }
+            let (host, port) = (authority.host ?? "127.0.0.1", authority.port ?? 6379)
             self.init(endpoint: .tcp(host: host, port: port), username: username, password: password, database: database)
         case "unix":
             guard rest.hasPrefix("/"), rest.count > 1 else { throw invalid("expected an absolute socket path, as in unix:///run/redis.sock") }
