@@ -47,6 +47,20 @@ struct ServiceClientTests {
         }
     }
 
+    @Test func aConnectionIdleForLongerThanTheIdleTimeoutIsClosedAndTheNextCallOpensAnother() async throws {
+        try await withServer(idleTimeout: .milliseconds(300)) { server, client in
+            _ = try await client.send(.POST, "/echo", body: Array("first".utf8))
+            _ = try await client.send(.POST, "/echo", body: Array("second".utf8))
+            #expect(server.connections == 1)
+            #expect(server.open == 1)
+            // Nobody uses it: the client closes it once it has been idle for the timeout.
+            try await waitUntil { server.open == 0 }
+            let response = try await client.send(.POST, "/echo", body: Array("later".utf8))
+            #expect(try response.json()["body"] == "later")
+            #expect(server.connections == 2)
+        }
+    }
+
     @Test func anAnswerOverTheLimitAndAnAnswerCutShortAreErrorsNamingWhy() async throws {
         try await withServer(maxResponseBytes: 64 << 10) { server, client in
             let big = await callError { () async throws(ServiceCallError) in _ = try await client.send(.GET, "/big") }
@@ -124,10 +138,11 @@ struct ServiceClientTests {
     // MARK: - Harness
 
     private func withServer(
-        maxResponseBytes: Int = 8 << 20, connections: Int = 64, _ body: (TestHTTPServer, ServiceClient) async throws -> Void
+        maxResponseBytes: Int = 8 << 20, connections: Int = 64, idleTimeout: Duration = .seconds(60),
+        _ body: (TestHTTPServer, ServiceClient) async throws -> Void
     ) async throws {
         let server = try await TestHTTPServer.start()
-        let http = HTTPClientService(connectionsPerHost: connections)
+        let http = HTTPClientService(connectionsPerHost: connections, idleTimeout: idleTimeout)
         let client = ServiceClient(
             baseURL: "http://127.0.0.1:\(server.port)/base/", http: http, secret: "secret", timeout: .seconds(10), maxResponseBytes: maxResponseBytes
         )

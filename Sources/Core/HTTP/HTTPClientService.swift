@@ -12,6 +12,7 @@ import Synchronization
 /// answers use an AsyncHTTPClient, one per event loop for the same reason, created on first use.
 public final class HTTPClientService: Service, Sendable {
     private let connectionsPerHost: Int
+    private let idleTimeout: TimeAmount
     /// Keep-alive connections per event loop for calls answered whole (``ServiceClient/send(_:_:body:principal:headers:timeout:)``).
     public let connections: ServiceConnectionPool
     private let created = Mutex<Clients>(Clients())
@@ -22,10 +23,13 @@ public final class HTTPClientService: Service, Sendable {
         var all: [HTTPClient] { (group.map { [$0] } ?? []) + Array(perLoop.values) }
     }
 
-    /// - Parameter connectionsPerHost: how many keep-alive connections one upstream may get (per client).
-    public init(connectionsPerHost: Int = 64) {
+    /// - Parameters:
+    ///   - connectionsPerHost: how many keep-alive connections one upstream may get (per client).
+    ///   - idleTimeout: how long a keep-alive connection may stay unused before it is closed.
+    public init(connectionsPerHost: Int = 64, idleTimeout: Duration = .seconds(60)) {
         self.connectionsPerHost = connectionsPerHost
-        connections = ServiceConnectionPool(connectionsPerUpstream: connectionsPerHost)
+        self.idleTimeout = TimeAmount(idleTimeout)
+        connections = ServiceConnectionPool(connectionsPerUpstream: connectionsPerHost, idleTimeout: self.idleTimeout)
     }
 
     /// The client over the whole event-loop group.
@@ -51,7 +55,7 @@ public final class HTTPClientService: Service, Sendable {
 
     private func make(on group: any EventLoopGroup) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
+        configuration.connectionPool = .init(idleTimeout: idleTimeout, concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost)
         configuration.timeout = .init(connect: .seconds(2), read: nil)
         configuration.redirectConfiguration = .disallow
         return HTTPClient(eventLoopGroup: group, configuration: configuration)

@@ -11,17 +11,21 @@ import Synchronization
 /// request state machine beyond the one the call needs. A loop opens at most `connectionsPerUpstream`
 /// connections to one upstream; further calls wait for one to come free. A connection goes back to its
 /// loop when the answer allows keep-alive, and is closed on any error, timeout or cancellation, so a
-/// connection never carries two calls at once.
+/// connection never carries two calls at once. A connection left idle for `idleTimeout` is closed: a peer
+/// that vanished without closing (a replica's host gone, a firewall that forgot the flow) then costs no
+/// call a timeout.
 public final class ServiceConnectionPool: Sendable {
     private let connectionsPerUpstream: Int
     private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
     private let pools = Mutex<[ObjectIdentifier: LoopPool]>([:])
     /// Where calls made off the event loops go (one loop, so that they share its idle connections).
     private let home = MultiThreadedEventLoopGroup.singleton.next()
 
-    public init(connectionsPerUpstream: Int = 64, connectTimeout: TimeAmount = .seconds(2)) {
+    public init(connectionsPerUpstream: Int = 64, connectTimeout: TimeAmount = .seconds(2), idleTimeout: TimeAmount = .seconds(60)) {
         self.connectionsPerUpstream = max(connectionsPerUpstream, 1)
         self.connectTimeout = connectTimeout
+        self.idleTimeout = max(idleTimeout, .milliseconds(1))
     }
 
     /// Sends one request to `host:port` and collects the answer.
@@ -50,7 +54,7 @@ public final class ServiceConnectionPool: Sendable {
     private func pool(for loop: any EventLoop) -> LoopPool {
         pools.withLock { pools in
             if let pool = pools[ObjectIdentifier(loop)] { return pool }
-            let pool = LoopPool(loop: loop, limit: connectionsPerUpstream, connectTimeout: connectTimeout)
+            let pool = LoopPool(loop: loop, limit: connectionsPerUpstream, connectTimeout: connectTimeout, idleTimeout: idleTimeout)
             pools[ObjectIdentifier(loop)] = pool
             return pool
         }
@@ -84,28 +88,33 @@ private final class LoopPool: @unchecked Sendable {
     let loop: any EventLoop
     private let limit: Int
     private let connectTimeout: TimeAmount
+    private let idleTimeout: TimeAmount
     private var upstreams: [Upstream: Connections] = [:]
     private var closed = false
+    /// Closes the connections idle for longer than `idleTimeout`; scheduled while there are idle connections.
+    private var sweep: Scheduled<Void>?
 
     /// The connections of one upstream on this loop.
     private struct Connections {
-        var idle: [Connection] = []
+        /// Oldest first; calls take the most recently used, so that the others age out.
+        var idle: [(connection: Connection, since: NIODeadline)] = []
         /// Open or being opened, idle or busy.
         var open = 0
         /// Calls waiting for a connection, first come first served.
         var waiting = CircularBuffer<EventLoopPromise<Connection>>()
     }
 
-    init(loop: any EventLoop, limit: Int, connectTimeout: TimeAmount) {
+    init(loop: any EventLoop, limit: Int, connectTimeout: TimeAmount, idleTimeout: TimeAmount) {
         self.loop = loop
         self.limit = limit
         self.connectTimeout = connectTimeout
+        self.idleTimeout = idleTimeout
     }
 
     /// An idle open connection to `upstream`, a new one while under the limit, or the next one to come free.
     func acquire(_ upstream: Upstream) -> EventLoopFuture<Connection> {
         loop.assertInEventLoop()
-        while let connection = upstreams[upstream]?.idle.popLast() {
+        while let connection = upstreams[upstream]?.idle.popLast()?.connection {
             if connection.channel.isActive { return loop.makeSucceededFuture(connection) }
         }
         if upstreams[upstream, default: Connections()].open < limit {
@@ -126,15 +135,38 @@ private final class LoopPool: @unchecked Sendable {
         if let waiter = upstreams[upstream]?.waiting.popFirst() {
             waiter.succeed(connection)
         } else {
-            upstreams[upstream, default: Connections()].idle.append(connection)
+            upstreams[upstream, default: Connections()].idle.append((connection, .now()))
+            if sweep == nil { scheduleSweep(at: .now() + idleTimeout) }
         }
+    }
+
+    private func scheduleSweep(at deadline: NIODeadline) {
+        sweep = loop.scheduleTask(deadline: deadline) { self.closeExpired() }
+    }
+
+    private func closeExpired() {
+        sweep = nil
+        guard !closed else { return }
+        let now = NIODeadline.now()
+        var next: NIODeadline?
+        for (upstream, connections) in upstreams where !connections.idle.isEmpty {
+            let expired = connections.idle.prefix { $0.since + idleTimeout <= now }
+            for (connection, _) in expired { connection.channel.close(promise: nil) }
+            upstreams[upstream]?.idle.removeFirst(expired.count)
+            if let oldest = upstreams[upstream]?.idle.first {
+                let due = oldest.since + idleTimeout
+                next = next.map { min($0, due) } ?? due
+            }
+        }
+        if let next { scheduleSweep(at: next) }
     }
 
     func shutdown() {
         loop.execute {
             self.closed = true
+            self.sweep?.cancel()
             for connections in self.upstreams.values {
-                for connection in connections.idle { connection.channel.close(promise: nil) }
+                for (connection, _) in connections.idle { connection.channel.close(promise: nil) }
                 for waiter in connections.waiting { waiter.fail(ServiceConnectionError(code: .closed, message: "the client is shutting down")) }
             }
             self.upstreams.removeAll()
