@@ -2,8 +2,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Accepts the caller's `X-Request-ID` (or makes one), puts it in the log metadata and the
-/// task-local ``RequestID/current`` for downstream calls, and echoes it in the response.
+/// Accepts the caller's `X-Request-ID` (or makes one), binds it to the task-local ``RequestID/current``
+/// (for downstream calls and log lines, see ``JSONLogHandler``), and echoes it in the response.
 public struct RequestIDMiddleware: RouterMiddleware {
     public typealias Context = ServiceRequestContext
 
@@ -14,8 +14,6 @@ public struct RequestIDMiddleware: RouterMiddleware {
         let supplied = request.headers[.requestID].map { Substring($0) }
         let id = supplied.flatMap { RequestID.isValid($0) ? String($0) : nil } ?? RequestID.generate()
         context.requestID = id
-        context.logger[metadataKey: "request_id"] = .string(id)
-        context.logger[metadataKey: "hb.request.id"] = nil
         do {
             var response = try await RequestID.$current.withValue(id) {
                 try await next(request, context)

@@ -8,7 +8,9 @@ import Logging
 /// Writes one JSON object per line to a file descriptor (stderr by default):
 /// `{"ts":"2026-11-21T10:00:00.123Z","level":"info","service":"gateway","msg":"…","request_id":"…"}`.
 ///
-/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave.
+/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave. A line written while
+/// serving a request carries its ``RequestID/current`` as `request_id`, whichever logger wrote it; it is read
+/// when a line is written, so a request that logs nothing pays nothing for it.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -40,6 +42,9 @@ public struct JSONLogHandler: LogHandler {
         writer.key("msg")
         writer.string(event.message.description)
         var merged = metadata
+        // Hummingbird's own per-request counter; the request's X-Request-ID is the id that means something.
+        merged["hb.request.id"] = nil
+        if let current = RequestID.current { merged["request_id"] = .string(current) }
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
