@@ -221,7 +221,8 @@ def main() -> None:
         gateway, python, direct = results[("gateway", connections)], results[("Python SDK server", connections)], results[("tool service (direct)", connections)]
         print(f"c={connections}: gateway/Python throughput ratio {gateway['rps'] / python['rps']:.1f}×; "
               f"gateway overhead at p50 {gateway['p50_us'] - direct['p50_us']} µs (gateway {gateway['p50_us']} µs − direct {direct['p50_us']} µs); "
-              f"floor: GET /health p50 {results[('gateway GET /health', connections)]['p50_us']} µs")
+              f"floor: GET /health p50 {results[('gateway GET /health', connections)]['p50_us']} µs; "
+              f"CPU per call {sum(gateway['cpu_us']):.0f} µs (gateway + tool service) against {python['cpu_us'][0]:.0f} µs (Python)")
 
     if arguments.baseline:
         print(f"\nSide by side with {arguments.baseline}: the gateway target in {arguments.rounds} alternating rounds of "
