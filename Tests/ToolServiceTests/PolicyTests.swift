@@ -195,6 +195,46 @@ struct PolicyTests {
         await harness.close()
     }
 
+    @Test func concurrentCallsEachGetOneWholeAuditLine() async throws {
+        let harness = try ToolHarness()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask { _ = await harness.call("get_file_info", ["path": .string("missing-\(index)")]) }
+            }
+        }
+        let records = try harness.auditRecords()
+        let paths = records.compactMap { $0["arguments"]?["path"]?.stringValue }
+        #expect(records.count == 200)
+        #expect(Set(paths) == Set((0..<200).map { "missing-\($0)" }))
+        await harness.close()
+    }
+
+    @Test func concurrentCallsRotateTheAuditLogWithoutCuttingALine() async throws {
+        let harness = try ToolHarness(auditMaxSize: 4096)
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<40 {
+                group.addTask { _ = await harness.call("get_file_info", ["path": .string("missing-\(index)")]) }
+            }
+        }
+        var lines = 0
+        for index in 0...5 {
+            let path = index == 0 ? harness.auditPath : harness.auditPath + ".\(index)"
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+            #expect(size <= 4096, "\(path) grew past the limit")
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.hasSuffix("\n"))
+            for line in text.split(separator: "\n") {
+                #expect((try? JSONParser.parse(String(line))) != nil, "a line was cut in \(path)")
+                lines += 1
+            }
+        }
+        // 40 lines of a few hundred bytes over six files of at most 4 KiB: all of them fit, and it took several.
+        #expect(lines == 40)
+        #expect(FileManager.default.fileExists(atPath: harness.auditPath + ".2"))
+        await harness.close()
+    }
+
     @Test func theAuditLogRotatesBySize() async throws {
         let harness = try ToolHarness(auditMaxSize: 4096)
         for index in 0..<60 { _ = await harness.call("get_file_info", ["path": .string("missing-\(index)")]) }
