@@ -51,13 +51,20 @@ $(PYTHON): Tests/python/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/python/requirements.txt
 	@touch $(PYTHON)
 
+# Runs $(1) with TMPDIR in a fresh directory (mode 1777 like /tmp: PostgreSQL runs as its own user), where the
+# tests make their stacks, workspaces and logs: removed when the tests pass, kept (and named) when they fail.
+define in_scratch
+	scratch=$$(mktemp -d /tmp/switchboard-run.XXXXXX) && chmod 1777 $$scratch; \
+	if TMPDIR=$$scratch $(1); then rm -rf $$scratch; else status=$$?; echo "test files kept in $$scratch"; exit $$status; fi
+endef
+
 # Serially: many suites start live stacks and time their probes; on two cores, parallel suites starve each other.
 swift-test: test-deps venv
 	swift build --build-tests
-	SWITCHBOARD_TEST_PYTHON=$(abspath $(PYTHON)) swift test --skip-build --no-parallel
+	$(call in_scratch,SWITCHBOARD_TEST_PYTHON=$(abspath $(PYTHON)) swift test --skip-build --no-parallel)
 
 python-test: venv
-	SWITCHBOARD_BIN=$(abspath .build/debug) $(PYTHON) -m pytest -q Tests/python
+	$(call in_scratch,SWITCHBOARD_BIN=$(abspath .build/debug) $(PYTHON) -m pytest -q Tests/python)
 
 test: swift-test python-test
 
