@@ -33,7 +33,7 @@ struct LogHandlerTests {
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
         defer { close(fds[0]) }
-        let handler = JSONLogHandler(label: "t", service: "tools", level: .info, fileDescriptor: fds[1])
+        let handler = JSONLogHandler(label: "t", service: "tools", level: .info, fileDescriptor: fds[1], metadataProvider: .requestID)
         // As Hummingbird hands it to a request: with its own counter, which the line leaves out.
         var logger = Logger(label: "t") { _ in handler }
         logger[metadataKey: "hb.request.id"] = "7"

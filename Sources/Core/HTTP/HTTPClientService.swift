@@ -83,13 +83,20 @@ public enum EventLoopExecutor {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }
 
-    /// The event loop the caller runs on, if any: where work finished on another thread should resume it.
-    public static var currentLoop: (any EventLoop)? { MultiThreadedEventLoopGroup.currentEventLoop }
-
-    /// Runs `resume` (a continuation's resumption) on `loop`, or at once when there is none. A task resumed from a
-    /// thread that is not a loop would otherwise continue on any loop, and its response would then cross back to the
-    /// loop of its connection.
-    public static func resume(on loop: (any EventLoop)?, _ resume: @escaping @Sendable () -> Void) {
-        if let loop { loop.execute(resume) } else { resume() }
+    /// Waits for work handed to another thread: `start` passes the work its `deliver` callback, which may be called
+    /// from any thread; the caller then resumes on the event loop it was on. Resumed from a thread that is not a
+    /// loop, a task would otherwise continue on any loop, and its response would then cross back to the loop of
+    /// its connection.
+    public static func awaitElsewhere<Value: Sendable>(_ start: (_ deliver: @escaping @Sendable (Value) -> Void) -> Void) async -> Value {
+        let caller = MultiThreadedEventLoopGroup.currentEventLoop
+        return await withCheckedContinuation { continuation in
+            start { value in
+                if let caller {
+                    caller.execute { continuation.resume(returning: value) }
+                } else {
+                    continuation.resume(returning: value)
+                }
+            }
+        }
     }
 }

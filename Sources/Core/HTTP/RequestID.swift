@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// The request id of the current task: set by ``RequestIDMiddleware`` for each request, read by
@@ -44,5 +45,12 @@ public enum RequestID {
             buffer[index] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
             rest >>= 4
         }
+    }
+}
+
+extension Logger.MetadataProvider {
+    /// `request_id`: the ``RequestID/current`` of the task that writes a log line, whichever logger it uses.
+    public static let requestID = Logger.MetadataProvider {
+        RequestID.current.map { ["request_id": .string($0)] } ?? [:]
     }
 }

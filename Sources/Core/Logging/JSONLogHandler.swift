@@ -8,9 +8,9 @@ import Logging
 /// Writes one JSON object per line to a file descriptor (stderr by default):
 /// `{"ts":"2026-11-21T10:00:00.123Z","level":"info","service":"gateway","msg":"…","request_id":"…"}`.
 ///
-/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave. A line written while
-/// serving a request carries its ``RequestID/current`` as `request_id`, whichever logger wrote it; it is read
-/// when a line is written, so a request that logs nothing pays nothing for it.
+/// Each line is a single `write(2)`, so lines from concurrent tasks never interleave. Installed with
+/// ``bootstrap(service:level:)``, a line written while serving a request carries its `request_id`
+/// (``Logging/Logger/MetadataProvider/requestID``), read when the line is written.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
@@ -19,11 +19,12 @@ public struct JSONLogHandler: LogHandler {
     private let label: String
     private let fileDescriptor: Int32
 
-    public init(label: String, service: String, level: Logger.Level, fileDescriptor: Int32 = 2) {
+    public init(label: String, service: String, level: Logger.Level, fileDescriptor: Int32 = 2, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
         self.service = service
         self.logLevel = level
         self.fileDescriptor = fileDescriptor
+        self.metadataProvider = metadataProvider
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -44,7 +45,6 @@ public struct JSONLogHandler: LogHandler {
         var merged = metadata
         // Hummingbird's own per-request counter; the request's X-Request-ID is the id that means something.
         merged["hb.request.id"] = nil
-        if let current = RequestID.current { merged["request_id"] = .string(current) }
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
@@ -82,8 +82,8 @@ public struct JSONLogHandler: LogHandler {
 
     /// Installs this handler for the whole process, once.
     public static func bootstrap(service: String, level: Logger.Level) {
-        LoggingSystem.bootstrap { label in
-            JSONLogHandler(label: label, service: service, level: level)
-        }
+        LoggingSystem.bootstrap({ label, provider in
+            JSONLogHandler(label: label, service: service, level: level, metadataProvider: provider)
+        }, metadataProvider: .requestID)
     }
 }

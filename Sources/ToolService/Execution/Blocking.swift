@@ -8,13 +8,7 @@ enum Blocking {
     private static let pool = BlockingPool(maxThreads: 64)
 
     static func run<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value) async throws -> Value {
-        let caller = EventLoopExecutor.currentLoop
-        return try await withCheckedThrowingContinuation { continuation in
-            pool.submit {
-                let result = Result { try body() }
-                EventLoopExecutor.resume(on: caller) { continuation.resume(with: result) }
-            }
-        }
+        try await EventLoopExecutor.awaitElsewhere { deliver in pool.submit { deliver(Result { try body() }) } }.get()
     }
 }
 

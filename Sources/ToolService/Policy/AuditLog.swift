@@ -107,13 +107,7 @@ final class AuditLog: Sendable {
     func append(_ record: AuditRecord) async -> Bool {
         guard path != nil else { return true }
         let line = record.line
-        let caller = EventLoopExecutor.currentLoop
-        return await withCheckedContinuation { continuation in
-            queue.async {
-                let written = self.write(line)
-                EventLoopExecutor.resume(on: caller) { continuation.resume(returning: written) }
-            }
-        }
+        return await EventLoopExecutor.awaitElsewhere { deliver in queue.async { deliver(self.write(line)) } }
     }
 
     private func write(_ line: [UInt8]) -> Bool {
