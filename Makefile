@@ -89,6 +89,7 @@ bench-gateway: deps
 	@$(MAKE) --no-print-directory $(PYTHON)
 	swift build -c release --product Gateway
 	swift build -c release --product ToolService
+	swift build -c release --product HTTPFloor
 	$(PYTHON) bench/gateway_bench.py $(abspath .build/release) $(abspath $(PYTHON)) --seconds $(BENCH_SECONDS) \
 		$(if $(BENCH_BASELINE),--baseline $(abspath $(BENCH_BASELINE)))
 

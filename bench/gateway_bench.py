@@ -2,6 +2,10 @@
 through the gateway, straight to the tool service (the gateway's own overhead is the difference), and
 served by the official MCP Python SDK for comparison. Prints a Markdown table and the ratios.
 
+Next to them runs the floor (`HTTPFloor`, SwiftNIO handlers only): a relay in front of a server that answers
+the same result, the cheapest two-process HTTP chain this machine runs, and that server alone. What the
+floor reaches bounds what any gateway in front of a tool service can reach here.
+
 usage: gateway_bench.py BIN_DIR PYTHON [--seconds 10] [--concurrency 1,16,64,256] [--baseline OTHER_BIN_DIR [--rounds 4]]
 Everything listens on 127.0.0.1; every load point is bounded by --seconds; all processes are stopped at the end.
 
@@ -133,6 +137,7 @@ def main() -> None:
     bin_dir = Path(arguments.bin)
 
     tools_port, gateway_port, python_port = free_port(), free_port(), free_port()
+    floor_port, relay_port = free_port(), free_port()
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "SWITCHBOARD_SERVICE_SECRET": SECRET, "SWITCHBOARD_LOG_LEVEL": "warning"}
     key_hash = hashlib.sha256(KEY.encode()).hexdigest()
     processes = []
@@ -148,11 +153,13 @@ def main() -> None:
 
         start_pair(bin_dir, tools_port, gateway_port)
         processes.append(subprocess.Popen([arguments.python, str(HERE / "python_server.py"), str(python_port)], stderr=subprocess.DEVNULL))
-        for port in (tools_port, gateway_port, python_port):
+        processes.append(subprocess.Popen([str(bin_dir / "HTTPFloor"), "server", str(floor_port)]))
+        processes.append(subprocess.Popen([str(bin_dir / "HTTPFloor"), "relay", str(relay_port), str(floor_port)]))
+        for port in (tools_port, gateway_port, python_port, floor_port, relay_port):
             wait_http(f"http://127.0.0.1:{port}/health" if port != python_port else f"http://127.0.0.1:{port}/mcp")
         if arguments.baseline:
             baseline_tools_port, baseline_gateway_port = free_port(), free_port()
-            start_pair(Path(arguments.baseline), baseline_tools_port, baseline_gateway_port)
+            start_pair(Path(arguments.baseline), baseline_tools_port, baseline_gateway_port)  # processes[5] and [6]
             for port in (baseline_tools_port, baseline_gateway_port):
                 wait_http(f"http://127.0.0.1:{port}/health")
 
@@ -160,16 +167,19 @@ def main() -> None:
         direct_body = json.dumps({"name": TOOL, "arguments": {}})
         direct_headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
         python_headers = {k: v for k, v in headers.items() if k != "Authorization"}
-        tools_pid, gateway_pid, python_pid = (process.pid for process in processes[:3])
+        tools_pid, gateway_pid, python_pid, floor_pid, relay_pid = (process.pid for process in processes[:5])
         # The processes that do the work of each target's requests, whose CPU time and context switches are counted.
         servers = {"gateway": [gateway_pid, tools_pid], "tool service (direct)": [tools_pid], "Python SDK server": [python_pid],
-                   "gateway GET /health": [gateway_pid]}
+                   "gateway GET /health": [gateway_pid], "floor: relay": [relay_pid, floor_pid], "floor: server (direct)": [floor_pid]}
         targets = {
             "gateway": (f"http://127.0.0.1:{gateway_port}/mcp", body, headers),
             "tool service (direct)": (f"http://127.0.0.1:{tools_port}/v1/tools/call", direct_body, direct_headers),
             "Python SDK server": (f"http://127.0.0.1:{python_port}/mcp", body, python_headers),
-            # The floor: the cheapest request the gateway's HTTP stack answers, with no MCP work and no hop.
+            # The cheapest request the gateway's HTTP stack answers, with no MCP work and no hop.
             "gateway GET /health": (f"http://127.0.0.1:{gateway_port}/health", "", {}),
+            # The floor: the same call through a SwiftNIO relay to a SwiftNIO server that answers the same result.
+            "floor: relay": (f"http://127.0.0.1:{relay_port}/mcp", body, python_headers),
+            "floor: server (direct)": (f"http://127.0.0.1:{floor_port}/mcp", body, python_headers),
         }
         for url, sent, sent_headers in targets.values():
             if sent:
@@ -183,7 +193,7 @@ def main() -> None:
                 print(f"  {name:<22} c={connections:<4} {point['rps']:>9.0f} req/s  p50 {point['p50_us']} µs  p99 {point['p99_us']} µs"
                       f"  errors {point['non2xx'] + point['socket_errors']}", file=sys.stderr)
         if arguments.baseline:
-            pairs = {"baseline": (f"http://127.0.0.1:{baseline_gateway_port}/mcp", [processes[4].pid, processes[3].pid]),
+            pairs = {"baseline": (f"http://127.0.0.1:{baseline_gateway_port}/mcp", [processes[6].pid, processes[5].pid]),
                      "this build": (f"http://127.0.0.1:{gateway_port}/mcp", [gateway_pid, tools_pid])}
             check(pairs["baseline"][0], body, headers)
             wrk(pairs["baseline"][0], body, headers, 4, 2)
@@ -212,7 +222,8 @@ def main() -> None:
     print("Server-side cost per request (from /proc: CPU time and context switches of every thread, over the run):\n")
     print("| target | connections | process | CPU µs/request | context switches/request |")
     print("|---|---|---|---|---|")
-    names = {"gateway": ["gateway", "tool service"], "tool service (direct)": ["tool service"], "Python SDK server": ["Python server"], "gateway GET /health": ["gateway"]}
+    names = {"gateway": ["gateway", "tool service"], "tool service (direct)": ["tool service"], "Python SDK server": ["Python server"], "gateway GET /health": ["gateway"],
+             "floor: relay": ["relay", "server"], "floor: server (direct)": ["server"]}
     for (name, connections), point in results.items():
         for process, cpu, switches in zip(names[name], point["cpu_us"], point["switches"]):
             print(f"| {name} | {connections} | {process} | {cpu:.0f} | {switches:.1f} |")
@@ -221,8 +232,12 @@ def main() -> None:
         gateway, python, direct = results[("gateway", connections)], results[("Python SDK server", connections)], results[("tool service (direct)", connections)]
         print(f"c={connections}: gateway/Python throughput ratio {gateway['rps'] / python['rps']:.1f}×; "
               f"gateway overhead at p50 {gateway['p50_us'] - direct['p50_us']} µs (gateway {gateway['p50_us']} µs − direct {direct['p50_us']} µs); "
-              f"floor: GET /health p50 {results[('gateway GET /health', connections)]['p50_us']} µs; "
+              f"GET /health p50 {results[('gateway GET /health', connections)]['p50_us']} µs; "
               f"CPU per call {sum(gateway['cpu_us']):.0f} µs (gateway + tool service) against {python['cpu_us'][0]:.0f} µs (Python)")
+    for connections in levels:
+        relay, server, python = results[("floor: relay", connections)], results[("floor: server (direct)", connections)], results[("Python SDK server", connections)]
+        print(f"c={connections}: floor (NIO relay → NIO server)/Python throughput ratio {relay['rps'] / python['rps']:.1f}×; "
+              f"relay overhead at p50 {relay['p50_us'] - server['p50_us']} µs; CPU per call {sum(relay['cpu_us']):.0f} µs (relay + server)")
 
     if arguments.baseline:
         print(f"\nSide by side with {arguments.baseline}: the gateway target in {arguments.rounds} alternating rounds of "
