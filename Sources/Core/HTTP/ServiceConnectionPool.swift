@@ -278,7 +278,7 @@ private final class Call: @unchecked Sendable {
         result.completeWith(outcome)
     }
 
-    private func onLoop(_ body: @escaping () -> Void) {
+    private func onLoop(_ body: @escaping @Sendable () -> Void) {
         if pool.loop.inEventLoop { body() } else { pool.loop.execute(body) }
     }
 }
