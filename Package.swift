@@ -93,7 +93,7 @@ let package = Package(
             path: "Benchmarks/ToolBench",
             swiftSettings: swiftSettings
         ),
-        /// The cheapest two-process HTTP chain (SwiftNIO only), measured next to the gateway by `make bench`.
+        /// A minimal two-process HTTP chain (SwiftNIO only), measured next to the gateway by `make bench`.
         .executableTarget(
             name: "HTTPFloor",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],

@@ -3,7 +3,7 @@ through the gateway, straight to the tool service (the gateway's own overhead is
 served by the official MCP Python SDK for comparison. Prints a Markdown table and the ratios.
 
 Next to them runs the floor (`HTTPFloor`, SwiftNIO handlers only): a relay in front of a server that answers
-the same result, the cheapest two-process HTTP chain this machine runs, and that server alone. What the
+the same result, a minimal two-process HTTP chain on this machine, and that server alone. What the
 floor reaches bounds what any gateway in front of a tool service can reach here.
 
 usage: gateway_bench.py BIN_DIR PYTHON [--seconds 10] [--concurrency 1,16,64,256] [--baseline OTHER_BIN_DIR [--rounds 4]]
@@ -142,24 +142,29 @@ def main() -> None:
     key_hash = hashlib.sha256(KEY.encode()).hexdigest()
     processes = []
     try:
-        def start_pair(directory: Path, tools_port: int, gateway_port: int) -> None:
-            processes.append(subprocess.Popen([str(directory / "ToolService")], env=dict(
-                base_env, SWITCHBOARD_PORT=str(tools_port), SWITCHBOARD_CONFORMANCE_FIXTURES="true"), stderr=subprocess.DEVNULL))
-            processes.append(subprocess.Popen([str(directory / "Gateway")], env=dict(
+        def start(command: list[str], env: dict | None = None) -> int:
+            processes.append(subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL))
+            return processes[-1].pid
+
+        def start_pair(directory: Path, tools_port: int, gateway_port: int) -> list[int]:
+            """Starts a tool service and a gateway in front of it; returns their pids, gateway first."""
+            tools = start([str(directory / "ToolService")], dict(base_env, SWITCHBOARD_PORT=str(tools_port), SWITCHBOARD_CONFORMANCE_FIXTURES="true"))
+            gateway = start([str(directory / "Gateway")], dict(
                 base_env, SWITCHBOARD_PORT=str(gateway_port), SWITCHBOARD_TOOLS_URL=f"http://127.0.0.1:{tools_port}",
                 SWITCHBOARD_LEARN_URL="", SWITCHBOARD_API_KEYS=f"bench:{key_hash}",
                 # The fixture is read-only, so the result cache would answer it; measure the forwarding path.
-                SWITCHBOARD_CACHE_TTL="0"), stderr=subprocess.DEVNULL))
+                SWITCHBOARD_CACHE_TTL="0"))
+            return [gateway, tools]
 
-        start_pair(bin_dir, tools_port, gateway_port)
-        processes.append(subprocess.Popen([arguments.python, str(HERE / "python_server.py"), str(python_port)], stderr=subprocess.DEVNULL))
-        processes.append(subprocess.Popen([str(bin_dir / "HTTPFloor"), "server", str(floor_port)]))
-        processes.append(subprocess.Popen([str(bin_dir / "HTTPFloor"), "relay", str(relay_port), str(floor_port)]))
+        gateway_pid, tools_pid = start_pair(bin_dir, tools_port, gateway_port)
+        python_pid = start([arguments.python, str(HERE / "python_server.py"), str(python_port)])
+        floor_pid = start([str(bin_dir / "HTTPFloor"), "server", str(floor_port)])
+        relay_pid = start([str(bin_dir / "HTTPFloor"), "relay", str(relay_port), str(floor_port)])
         for port in (tools_port, gateway_port, python_port, floor_port, relay_port):
             wait_http(f"http://127.0.0.1:{port}/health" if port != python_port else f"http://127.0.0.1:{port}/mcp")
         if arguments.baseline:
             baseline_tools_port, baseline_gateway_port = free_port(), free_port()
-            start_pair(Path(arguments.baseline), baseline_tools_port, baseline_gateway_port)  # processes[5] and [6]
+            baseline_pids = start_pair(Path(arguments.baseline), baseline_tools_port, baseline_gateway_port)
             for port in (baseline_tools_port, baseline_gateway_port):
                 wait_http(f"http://127.0.0.1:{port}/health")
 
@@ -167,7 +172,6 @@ def main() -> None:
         direct_body = json.dumps({"name": TOOL, "arguments": {}})
         direct_headers = {"Authorization": f"Bearer {SECRET}", "Content-Type": "application/json"}
         python_headers = {k: v for k, v in headers.items() if k != "Authorization"}
-        tools_pid, gateway_pid, python_pid, floor_pid, relay_pid = (process.pid for process in processes[:5])
         # The processes that do the work of each target's requests, whose CPU time and context switches are counted.
         servers = {"gateway": [gateway_pid, tools_pid], "tool service (direct)": [tools_pid], "Python SDK server": [python_pid],
                    "gateway GET /health": [gateway_pid], "floor: relay": [relay_pid, floor_pid], "floor: server (direct)": [floor_pid]}
@@ -193,7 +197,7 @@ def main() -> None:
                 print(f"  {name:<22} c={connections:<4} {point['rps']:>9.0f} req/s  p50 {point['p50_us']} µs  p99 {point['p99_us']} µs"
                       f"  errors {point['non2xx'] + point['socket_errors']}", file=sys.stderr)
         if arguments.baseline:
-            pairs = {"baseline": (f"http://127.0.0.1:{baseline_gateway_port}/mcp", [processes[6].pid, processes[5].pid]),
+            pairs = {"baseline": (f"http://127.0.0.1:{baseline_gateway_port}/mcp", baseline_pids),
                      "this build": (f"http://127.0.0.1:{gateway_port}/mcp", [gateway_pid, tools_pid])}
             check(pairs["baseline"][0], body, headers)
             wrk(pairs["baseline"][0], body, headers, 4, 2)

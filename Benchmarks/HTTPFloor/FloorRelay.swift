@@ -42,8 +42,8 @@ final class FloorRelay: ChannelInboundHandler, @unchecked Sendable {  // used on
         case .head(let received):
             head = received
             body = nil
-        case .body(var chunk):
-            if body == nil { body = chunk } else { body?.writeBuffer(&chunk) }
+        case .body(let chunk):
+            body.collect(chunk)
         case .end:
             guard let received = head, let upstream else { return }
             var headers = HTTPHeaders()
@@ -78,13 +78,10 @@ final class AnswerRelay: ChannelInboundHandler, @unchecked Sendable {  // used o
         case .head(let head):
             status = head.status
             body = nil
-        case .body(var chunk):
-            if body == nil { body = chunk } else { body?.writeBuffer(&chunk) }
+        case .body(let chunk):
+            body.collect(chunk)
         case .end:
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
-            inbound.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers)), promise: nil)
+            inbound.write(HTTPServerResponsePart.head(.json(status, length: body?.readableBytes ?? 0)), promise: nil)
             if let body { inbound.write(HTTPServerResponsePart.body(.byteBuffer(body)), promise: nil) }
             inbound.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
         }

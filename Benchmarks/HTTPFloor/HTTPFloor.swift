@@ -7,7 +7,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// The floor under the gateway benchmark: the cheapest HTTP chain this machine runs, to read the gateway's
+/// The floor under the gateway benchmark: a minimal HTTP chain on this machine, to read the gateway's
 /// numbers against. No MCP, JSON, authentication or Swift concurrency: SwiftNIO channel handlers only.
 ///
 ///     HTTPFloor server PORT                answers every request with a fixed tools/call result
@@ -50,5 +50,24 @@ enum HTTPFloor {
         let line = Array((message + "\n").utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         exit(64)
+    }
+}
+
+extension HTTPResponseHead {
+    /// The head of a JSON answer of `length` bytes; `close` ends the connection after it.
+    static func json(_ status: HTTPResponseStatus, length: Int, close: Bool = false) -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(length))
+        if close { headers.add(name: "Connection", value: "close") }
+        return HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+    }
+}
+
+extension Optional where Wrapped == ByteBuffer {
+    /// Appends one chunk of a message body being collected.
+    mutating func collect(_ chunk: ByteBuffer) {
+        var chunk = chunk
+        if self == nil { self = chunk } else { self?.writeBuffer(&chunk) }
     }
 }

@@ -153,9 +153,8 @@ private final class LoopPool: @unchecked Sendable {
             let expired = connections.idle.prefix { $0.since + idleTimeout <= now }
             for (connection, _) in expired { connection.channel.close(promise: nil) }
             upstreams[upstream]?.idle.removeFirst(expired.count)
-            if let oldest = upstreams[upstream]?.idle.first {
-                let due = oldest.since + idleTimeout
-                next = next.map { min($0, due) } ?? due
+            if let oldest = connections.idle.dropFirst(expired.count).first {
+                next = min(next ?? .distantFuture, oldest.since + idleTimeout)
             }
         }
         if let next { scheduleSweep(at: next) }
